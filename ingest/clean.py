@@ -1,0 +1,119 @@
+"""Remove web-page dirt from a policy page while keeping a map back to the raw text.
+
+Cleaning only ever *deletes* characters of the raw text, so every cleaned span is
+the original wording (original script, original punctuation) and `offsets`
+maps each kept character back to its position in the file. Normalisation for
+search (NBSP, full-width forms, traditional → simplified) happens later, on a
+copy used only for indexing (`ingest.textnorm`).
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Callable
+
+# Site chrome compared after t2s + whitespace removal, so 下載本文檔 and 下载本文档 both match.
+CHROME_LINES = frozenset(
+    """
+    拼音 辅助浏览 轻松阅读 读屏 视图 放大 缩小 配色 白底黑字蓝链接 蓝底黄字白链接 黄底黑字蓝链接
+    黑底黄字白链接 页面原始配色 大鼠标 辅助线 显示屏 声音 指读 连读 减速 加速 音量 增加音量 减小音量
+    后退 前进 全屏 刷新 退出 帮助 换肤 扫一扫在手机上查看当前页面 关闭窗口 设为首页|加入收藏 最新消息:
+    下载本文档 文档简介 评论 0/150 提交评论 打印本页 关闭本页 返回顶部 分享到
+    """.split()
+)
+# Page metadata labels (the value sits on the next line); the sidecar keeps these facts.
+META_LABELS = frozenset("索引号 主题分类 发布日期 发文字号 效力状态 编辑 审核 发布机构 来源 浏览次数".split())
+CHROME_PATTERNS = (
+    re.compile(r"^当前位置[:：]"),
+    re.compile(r"_第\d+页$"),
+    re.compile(r"^已阅读\d+页"),
+    re.compile(r"^版权说明[:：]"),
+    re.compile(r"^\d{4}-\d{2}-\d{2}\s*\d{2}:\d{2}$"),  # page timestamp
+    re.compile(r"^抄送[:：]"),
+    re.compile(r"^\S{2,20}办公室\s*\d{6,8}日?印发$"),
+)
+TAIL_MARKERS = frozenset({"温馨提示"})  # everything after it is the hosting site's boilerplate
+SPAM = re.compile(
+    r"365bet|bet365|博彩|赌场|赌博|网上足球|娱乐城|真人荷官|百家乐|彩票网|澳门.{0,3}(赌|彩|娱乐)|棋牌游戏",
+    re.IGNORECASE,
+)
+_TONED = "āáǎàēéěèīíǐìōóǒòūúǔùǖǘǚǜü"
+# 學(xué): a pinyin reading in parentheses. A tone mark is required so that ordinary
+# bracketed Latin text such as (AI) is never touched; the host character may itself
+# be garbled, so nothing is required before the bracket.
+PINYIN = re.compile(rf"[(（][a-z{_TONED}]*[{_TONED}][a-z{_TONED}]*[)）]")
+# Mojibake left by a broken re-encoding: a '?' followed by private-use code points,
+# stray ASCII and orphaned pinyin. The damaged run ends at punctuation or at the
+# next intact pinyin annotation (whose host character was itself garbled).
+MOJIBAKE = re.compile(
+    rf"\?(?=[^，。,；;：:“”\s]{{0,14}}[\ue000-\uf8ff!^a-z{_TONED}])[^，。,；;：:“”\s(（]{{0,14}}"
+)
+PRIVATE_USE = re.compile(r"[\ue000-\uf8ff\ufffd]")
+WS = " \t\u00a0\u3000\u2002\u2003\u2009\ufeff"
+
+
+@dataclass(frozen=True)
+class Cleaned:
+    text: str
+    offsets: tuple[int, ...]
+    dropped: tuple[str, ...]
+
+
+def _line_spans(raw: str):
+    start = 0
+    for line in raw.splitlines(keepends=True):
+        yield start, start + len(line), line
+        start += len(line)
+
+
+def clean(raw: str, to_simplified: Callable[[str], str] = lambda s: s) -> Cleaned:
+    """Delete chrome lines, spam, pinyin readings and mojibake from `raw`.
+
+    `to_simplified` lets chrome written in traditional script (下載本文檔) match the
+    simplified patterns; pass the OpenCC t2s converter.
+    """
+    keep = bytearray(b"\x01") * len(raw)
+    dropped: list[str] = []
+
+    def drop(a: int, b: int, why: str) -> None:
+        keep[a:b] = bytes(b - a)
+        shown = raw[a:b].strip(WS + "\r\n")
+        if shown:
+            dropped.append(f"{why}: {shown[:60]}")
+
+    lines = list(_line_spans(raw))
+    skip_next_value = False
+    in_tail = False
+    for a, b, line in lines:
+        bare = "".join(to_simplified(line).split()).replace("\u00a0", "").replace("\u3000", "")
+        if not bare:
+            continue
+        if in_tail or bare in TAIL_MARKERS:
+            in_tail = True
+            drop(a, b, "site chrome")
+        elif skip_next_value:
+            skip_next_value = False
+            drop(a, b, "page metadata")
+        elif bare in META_LABELS:
+            skip_next_value = True
+            drop(a, b, "page metadata")
+        elif bare in CHROME_LINES or any(p.search(bare) for p in CHROME_PATTERNS):
+            drop(a, b, "site chrome")
+        elif SPAM.search(line):
+            drop(a, b, "injected spam")
+
+    text_so_far = raw  # regex passes run on the raw text, honouring earlier deletions
+    for pattern, why in ((MOJIBAKE, "mojibake"), (PINYIN, "pinyin"), (PRIVATE_USE, "mojibake")):
+        hits = 0
+        for m in pattern.finditer(text_so_far):
+            if all(keep[m.start() : m.end()]):
+                keep[m.start() : m.end()] = bytes(m.end() - m.start())
+                hits += 1
+                if why == "mojibake":
+                    dropped.append(f"mojibake: {m.group()}")
+        if hits and why == "pinyin":
+            dropped.append(f"pinyin: {hits} annotations")
+
+    offsets = tuple(i for i, k in enumerate(keep) if k)
+    text = "".join(raw[i] for i in offsets)
+    return Cleaned(text=text, offsets=offsets, dropped=tuple(dropped))

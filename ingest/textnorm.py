@@ -1,0 +1,50 @@
+"""Script conversion (OpenCC) and search normalisation.
+
+The converters are built lazily and cached: OpenCC loads its dictionaries on
+construction, which nobody should pay for at import time.
+"""
+from __future__ import annotations
+
+import re
+import unicodedata
+from functools import lru_cache
+
+from .types import SIMPLIFIED, TRADITIONAL
+
+
+@lru_cache(maxsize=None)
+def _converter(config: str):
+    from opencc import OpenCC  # opencc-python-reimplemented
+
+    return OpenCC(config)
+
+
+def t2s(text: str) -> str:
+    return _converter("t2s").convert(text) if text else text
+
+
+def s2t(text: str) -> str:
+    return _converter("s2t").convert(text) if text else text
+
+
+def detect_script(text: str) -> str:
+    """'traditional' when converting to simplified changes a noticeable share of Han characters."""
+    han = [c for c in text if "\u4e00" <= c <= "\u9fff"]
+    if not han:
+        return SIMPLIFIED
+    sample = "".join(han[:4000])
+    changed = sum(a != b for a, b in zip(sample, t2s(sample)))
+    # A lone 於/著 in simplified text should not flip the verdict.
+    return TRADITIONAL if changed >= max(1, len(sample) // 50) else SIMPLIFIED
+
+
+def to_script(text: str, script: str) -> str:
+    return s2t(text) if script == TRADITIONAL else text
+
+
+_SPACES = re.compile(r"[ \t\u00a0\u3000\u2002\u2003\u2009\ufeff]+")
+
+
+def normalize(text: str) -> str:
+    """Index form: simplified, NFKC (full-width → half-width), single spaces."""
+    return _SPACES.sub(" ", unicodedata.normalize("NFKC", t2s(text))).strip()

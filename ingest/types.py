@@ -1,0 +1,120 @@
+"""Domain types shared by ingestion, retrieval, tools and the web app.
+
+Everything here is a frozen dataclass: values flow from the index to an answer
+and must not be mutated on the way (a citation is only trustworthy if nothing
+after the index could have edited it).
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+SIMPLIFIED = "simplified"
+TRADITIONAL = "traditional"
+GENERIC_REGION = "通用"
+
+
+@dataclass(frozen=True)
+class DocMeta:
+    """What the sidecar (or the loader) says about a document."""
+
+    title: str
+    region: str = GENERIC_REGION
+    issuer: str | None = None
+    date: str | None = None
+    doc_number: str | None = None
+    status: str | None = None
+    script: str = SIMPLIFIED
+    encoding: str = "utf-8"
+    title_inferred: bool = False
+
+
+@dataclass(frozen=True)
+class Document:
+    doc_id: str
+    source_path: str
+    content_hash: str
+    meta: DocMeta
+    raw_text: str  # decoded file text, before cleaning
+    text: str  # cleaned text, original script (quotes are spans of this)
+    offsets: tuple[int, ...]  # offsets[i] = index in raw_text of text[i]
+    dropped: tuple[str, ...] = ()  # human-readable log of what cleaning removed
+
+
+@dataclass(frozen=True)
+class Clause:
+    clause_id: str
+    doc_id: str
+    path: str  # e.g. 三(二)4
+    heading: str
+    text: str  # full clause text in the original script, own text plus children
+    own_text: str  # text before the first child clause
+    start: int  # span of own+children in Document.text
+    end: int
+    parent_id: str | None
+    parents: tuple[str, ...] = ()  # paths from root to parent
+    level: int = 1
+
+
+@dataclass(frozen=True)
+class Chunk:
+    chunk_id: str
+    clause_id: str
+    doc_id: str
+    region: str
+    title: str
+    path: str
+    heading: str
+    text: str  # original script, verbatim span(s) of the clause
+    index_text: str  # simplified + normalised, what BM25 and the embedder see
+    script: str
+    start: int  # span in Document.text
+    end: int
+
+
+@dataclass(frozen=True)
+class Citation:
+    doc_id: str
+    title: str
+    region: str
+    clause: str  # clause path
+    quote: str  # verbatim span of the document (original script)
+    clause_id: str = ""
+
+    def public(self) -> dict[str, str]:
+        """The stable JSON contract: other tools read exactly these keys."""
+        return {
+            "doc_id": self.doc_id,
+            "title": self.title,
+            "region": self.region,
+            "clause": self.clause,
+            "quote": self.quote,
+        }
+
+
+@dataclass(frozen=True)
+class ToolResult:
+    name: str
+    ok: bool
+    value: Any = None
+    unit: str = ""
+    conditions: dict[str, Any] = field(default_factory=dict)
+    explanation: str = ""  # one line of Chinese
+    citations: tuple[Citation, ...] = ()
+    options: tuple[dict[str, Any], ...] = ()  # filled when a slot is missing
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["citations"] = [c.public() for c in self.citations]
+        d["options"] = list(self.options)
+        return d
+
+
+@dataclass(frozen=True)
+class Hit:
+    """A retrieved clause with its fused score and the chunk that matched."""
+
+    chunk: Chunk
+    score: float
+    dense: float = 0.0
+    sparse: float = 0.0

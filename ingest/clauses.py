@@ -16,7 +16,9 @@ from dataclasses import dataclass
 from .types import Clause
 
 CN_DIGITS = "零一二三四五六七八九"
-CN = "[一二三四五六七八九十]{1,3}"
+# A well-formed numeral up to 九十九 only: '三五、' or '一一、' is prose, and cn_to_int
+# cannot read it (it used to raise ValueError and abort the whole ingest batch).
+CN = "(?:[一二三四五六七八九]?十[一二三四五六七八九]?|[一二三四五六七八九])"
 WS = " \t\u00a0\u3000\u2002\u2003\u2009\ufeff"
 SHAPES = {  # shape -> regex anchored at the marker start; group(1) is the number
     "L1": re.compile(rf"({CN})[、．.](?![\d])"),

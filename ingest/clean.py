@@ -85,7 +85,9 @@ def clean(raw: str, to_simplified: Callable[[str], str] = lambda s: s) -> Cleane
     skip_next_value = False
     in_tail = False
     for a, b, line in lines:
-        bare = "".join(to_simplified(line).split()).replace("\u00a0", "").replace("\u3000", "")
+        # Compare chrome in its plain form: 版權(quán)說明 must still read as 版权说明.
+        plain = PRIVATE_USE.sub("", PINYIN.sub("", MOJIBAKE.sub("", line)))
+        bare = "".join(to_simplified(plain).split()).replace("\u00a0", "").replace("\u3000", "")
         if not bare:
             continue
         if in_tail or bare in TAIL_MARKERS:

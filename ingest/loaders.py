@@ -16,7 +16,7 @@ HTML_EXTS = {".html", ".htm"}
 SUPPORTED = TEXT_EXTS | HTML_EXTS | {".docx", ".pdf"}
 SIDECAR = ".meta.yaml"
 MAX_BYTES = 20 * 1024 * 1024  # a policy page is ~100 KB; 20 MB is already suspicious
-PIPELINE_VERSION = "3"  # bump when cleaning/parsing changes so hashes force a re-ingest
+PIPELINE_VERSION = "4"  # bump when cleaning/parsing changes so hashes force a re-ingest
 
 
 def is_document(path: Path) -> bool:

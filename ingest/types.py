@@ -118,3 +118,32 @@ class Hit:
     score: float
     dense: float = 0.0
     sparse: float = 0.0
+
+
+@dataclass(frozen=True)
+class ToolCall:
+    name: str
+    args: dict[str, Any]
+    result: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Answer:
+    """What the assistant returns; `to_json()` is the stable CLI/API contract."""
+
+    answer: str
+    found: bool
+    citations: tuple[Citation, ...] = ()
+    tool_calls: tuple[ToolCall, ...] = ()
+    script: str = SIMPLIFIED
+    note: str = ""  # e.g. "LLM unavailable, answered in retrieval mode"
+    table: tuple[dict[str, str], ...] = ()  # comparison rows, when the question compared regions
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "answer": self.answer,
+            "found": self.found,
+            "citations": [c.public() for c in self.citations],
+            "tool_calls": [{"name": t.name, "args": t.args, "result": t.result} for t in self.tool_calls],
+            "script": self.script,
+        }

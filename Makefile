@@ -1,0 +1,35 @@
+# Two entry points: `make run` (set up, index the shipped corpus, start the web app)
+# and `make test` (set up, run the test suite). Both work on a fresh machine.
+PY ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+HOST ?= 127.0.0.1
+PORT ?= 7860
+
+.PHONY: setup run test eval bench browser-deps
+
+$(BIN)/python:
+	$(PY) -m venv $(VENV)
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install -q torch==2.13.0
+	$(BIN)/pip install -q -e '.[test]'
+	touch $@
+
+setup: $(VENV)/.installed
+
+run: setup
+	$(BIN)/python -m ingest corpus/
+	$(BIN)/python app.py --host $(HOST) --port $(PORT)
+
+browser-deps:
+	@command -v chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium chromium-driver >/dev/null)
+
+test: setup browser-deps
+	$(BIN)/python -m pytest -q
+
+eval: setup
+	$(BIN)/python -m evals.run
+
+bench: setup
+	$(BIN)/python -m evals.bench

@@ -1,0 +1,194 @@
+"""The assistant: question in, cited answer out.
+
+Default mode (no LLM): parse the question, route calculations to the policy
+tools, comparisons to the comparison table, everything else to hybrid
+retrieval + extractive composition. LLM mode (assistant.llm) wraps the same
+pieces and falls back here on any failure.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from functools import cached_property
+
+from ingest.embed import Embedder
+from ingest.errors import ToolInputError
+from ingest.textnorm import normalize
+from ingest.types import GENERIC_REGION, Answer, Citation, Hit, ToolCall
+
+from . import compose
+from .compare import NOT_SET, compare, topic_of
+from .query import Query, parse
+from .retrieve import Retriever
+from .route import route
+from .store import Store
+
+# Calibrated on evals/cases.yaml (python -m evals.run --calibrate): the best clause must
+# contain at least this share of the question's content terms to count as an answer.
+MIN_COVERAGE = 0.3
+MIN_DENSE = 0.80
+
+
+@dataclass
+class ChatState:
+    """What a conversation remembers: the last question, for follow-ups."""
+
+    last: Query | None = None
+    history: list[tuple[str, Answer]] = field(default_factory=list)
+
+
+class Assistant:
+    def __init__(self, store: Store, embedder: Embedder, *, min_coverage: float = MIN_COVERAGE,
+                 min_dense: float = MIN_DENSE):
+        self.store = store
+        self.retriever = Retriever(store, embedder)
+        self.min_coverage = min_coverage
+        self.min_dense = min_dense
+
+    @cached_property
+    def tools(self):
+        from .tools import PolicyTools
+
+        return PolicyTools(self.store)
+
+    @cached_property
+    def _place_tagger(self):
+        import jieba.posseg as pseg
+
+        from ingest.segment import tokenizer
+
+        pt = pseg.POSTokenizer(tokenizer())
+        return lambda text: [w.word for w in pt.cut(text) if w.flag == "ns"]
+
+    # ------------------------------------------------------------------
+    def parse(self, question: str, state: ChatState | None = None) -> Query:
+        q = parse(question, self.store.regions, self._place_tagger)
+        return q.merged_with(state.last if state else None)
+
+    def ask(self, question: str, regions: list[str] | None = None, state: ChatState | None = None,
+            script: str | None = None) -> Answer:
+        """Answer one question. `regions` (from a selector or --region) overrides the question's own."""
+        scope = self.store.check_regions(regions)
+        q = self.parse(question, state)
+        answer = self._answer(q, scope)
+        if script and script != answer.script:
+            answer = _rescript(answer, script)
+        if state is not None:
+            state.last = q
+            state.history.append((question, answer))
+        return answer
+
+    def _answer(self, q: Query, scope: list[str] | None) -> Answer:
+        regions = scope or list(q.regions) or None
+        if q.unknown_places and not regions:
+            return self._unknown_place(q)
+        if q.compare and not scope:
+            return self._compare(q, list(q.regions) or None)
+        r = route(q)
+        if r is not None:
+            answered = self._tool(q, r, regions)
+            if answered is not None:
+                return answered
+        return self._retrieve(q, regions)
+
+    # ------------------------------------------------------------------
+    def _covered(self) -> list[str]:
+        return [r if r != GENERIC_REGION else "一份通用方案" for r in self.store.regions]
+
+    def _unknown_place(self, q: Query) -> Answer:
+        places = "、".join(q.unknown_places)
+        text = (f"本库没有{places}的政策文件，无法回答关于{places}的问题。"
+                f"本库收录：{'、'.join(self._covered())}。")
+        return Answer(compose.in_script(text, q.script), False, script=q.script)
+
+    def _is_answer(self, hit: Hit, terms, pattern: str | None = None) -> bool:
+        if self.retriever.coverage(hit, terms) < self.min_coverage or hit.dense < self.min_dense:
+            return False
+        if pattern:
+            return bool(re.search(pattern, normalize(self.store.clauses[hit.chunk.clause_id].text)))
+        return True
+
+    def _retrieve(self, q: Query, regions: list[str] | None) -> Answer:
+        scored = self.retriever.search(q.simplified, regions, k=5)
+        good = [h for h in scored.hits if self._is_answer(h, scored.query_terms, q.answer_pattern)]
+        if not good:
+            elsewhere: list[Citation] = []
+            if regions:  # does another city's document set it?
+                other = self.retriever.search(q.simplified, None, k=3)
+                for h in other.hits:
+                    if h.chunk.region not in regions and self._is_answer(h, other.query_terms, q.answer_pattern):
+                        clause = self.store.clauses[h.chunk.clause_id]
+                        quotes = compose.pick_sentences(clause, other.query_terms, q.simplified)
+                        elsewhere.append(self.store.citation(clause, quotes[0]))
+                        break
+            topic = topic_of(q.simplified, self.store.regions)
+            text = compose.frame_not_found(topic, regions, elsewhere, self._covered())
+            return Answer(compose.in_script(text, q.script), False, tuple(elsewhere), script=q.script)
+        best = good[0]
+        picked = [best] + [h for h in good[1:2] if h.chunk.region != best.chunk.region and not regions]
+        citations, quotes = [], []
+        for h in picked:
+            clause = self.store.clauses[h.chunk.clause_id]
+            qs = compose.pick_sentences(clause, scored.query_terms, q.simplified)
+            citations.append(self.store.citation(clause, qs[0]))
+            quotes.append(qs)
+        # Further relevant clauses are listed as citations after the decisive ones.
+        for h in good[len(picked):4]:
+            clause = self.store.clauses[h.chunk.clause_id]
+            qs = compose.pick_sentences(clause, scored.query_terms, q.simplified, limit=1)
+            citations.append(self.store.citation(clause, qs[0]))
+        text = compose.frame_fact(citations[: len(picked)], quotes)
+        keep = [x for qs in quotes for x in qs]
+        return Answer(compose.in_script(text, q.script, keep), True, tuple(citations), script=q.script)
+
+    def _tool(self, q: Query, r, regions: list[str] | None) -> Answer | None:
+        fn = getattr(self.tools, r.tool, None)
+        if fn is None:
+            return None
+        try:
+            result = fn(**r.args)
+        except ToolInputError as e:
+            text = f"无法计算：{e}"
+            return Answer(compose.in_script(text, q.script), False, (),
+                          (ToolCall(r.tool, r.args, {"ok": False, "error": str(e)}),), q.script)
+        if regions and result.citations and not any(c.region in regions for c in result.citations):
+            return None  # the rule belongs to another city: let retrieval say so honestly
+        call = ToolCall(r.tool, r.args, result.to_dict())
+        text = result.explanation
+        if not result.ok and result.options:
+            lines = [f"- {o.get('label', o)}：{o.get('value', '')}{o.get('unit', '')}" for o in result.options]
+            text = f"{result.explanation}\n" + "\n".join(lines)
+        if result.citations:
+            c = result.citations[0]
+            text += f"\n依据：{c.region}《{c.title}》第{c.clause}条：“{c.quote}”[1]"
+        return Answer(compose.in_script(text, q.script, [c.quote for c in result.citations]),
+                      bool(result.citations), tuple(result.citations),
+                      (call,), q.script)
+
+    def _compare(self, q: Query, regions: list[str] | None) -> Answer:
+        topic = topic_of(q.simplified, self.store.regions)
+        rows = compare(self.retriever, topic, regions)
+        lines, citations = [], []
+        for row in rows:
+            if row.found:
+                citations.append(row.citation)
+                lines.append(f"- {row.region}（第{row.citation.clause}条）：“{row.requirement}”[{len(citations)}]")
+            else:
+                lines.append(f"- {row.region}：{NOT_SET}（该地区文件未提及）")
+        found = any(r.found for r in rows)
+        head = f"关于“{topic}”的各地规定：" if found else f"所选地区的文件都没有关于“{topic}”的规定。"
+        text = head + "\n" + "\n".join(lines)
+        return Answer(compose.in_script(text, q.script, [r.requirement for r in rows]), found, tuple(citations),
+                      script=q.script, table=tuple(r.as_dict() for r in rows))
+
+
+def _rescript(a: Answer, script: str) -> Answer:
+    from dataclasses import replace
+
+    from ingest.textnorm import t2s
+
+    # Only the frame changes script; quotes are restored verbatim from the citations.
+    text = compose.in_script(t2s(a.answer), script)
+    for c in a.citations:
+        text = text.replace(compose.in_script(t2s(c.quote), script), c.quote)
+    return replace(a, answer=text, script=script)

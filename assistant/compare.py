@@ -1,0 +1,70 @@
+"""Side-by-side comparison of one topic across regions, one cited row per region."""
+from __future__ import annotations
+
+import csv
+import io
+import re
+from dataclasses import dataclass
+
+from ingest.textnorm import normalize
+
+from .compose import pick_sentences
+from .retrieve import Retriever
+from ingest.types import Citation, GENERIC_REGION
+
+TOPICS = ("教师培训经费", "教研员配备", "集团化办学", "名师工作室", "质量监测", "课后服务", "校外培训",
+          "听课", "编制", "督导考核")
+NOT_SET = "未规定"
+# Words that frame a comparison request rather than name its topic.
+_FRAME = re.compile(r"比较|对比|相比|一下|请|分别|各自|有什么|有哪些|哪些|城市|地区|文件|提到|提及|规定|要求|的|和|与|及|、|,|，|\?|？|都|各市|各地|区别|异同|是什么|怎么|如何")
+
+
+@dataclass(frozen=True)
+class Row:
+    region: str
+    found: bool
+    requirement: str  # verbatim sentence(s), original script, or 未规定
+    citation: Citation | None
+
+    def as_dict(self) -> dict[str, str]:
+        c = self.citation
+        return {"地区": self.region, "规定": self.requirement, "条款": c.clause if c else "",
+                "文件": c.title if c else "", "原文": c.quote if c else ""}
+
+
+def topic_of(question: str, regions: list[str]) -> str:
+    s = normalize(question)
+    for r in regions:
+        s = s.replace(r, "").replace(r.rstrip("市"), "")
+    s = _FRAME.sub(" ", s)
+    return " ".join(s.split()) or question
+
+
+def compare(retriever: Retriever, topic: str, regions: list[str] | None = None, min_coverage: float = 0.5) -> list[Row]:
+    store = retriever.store
+    regions = regions or [r for r in store.regions if r != GENERIC_REGION]
+    rows = []
+    for region in regions:
+        scored = retriever.search(topic, [region], k=5)
+        terms = scored.query_terms
+        best = None
+        for h in scored.hits:
+            cov = retriever.coverage(h, terms)
+            if cov >= min_coverage and (best is None or cov > best[0] + 1e-9):
+                best = (cov, h)
+        if best is None:
+            rows.append(Row(region, False, NOT_SET, None))
+            continue
+        clause = store.clauses[best[1].chunk.clause_id]
+        quotes = pick_sentences(clause, terms, topic)
+        rows.append(Row(region, True, "……".join(quotes), store.citation(clause, quotes[0])))
+    return rows
+
+
+def to_csv(rows: list[Row]) -> str:
+    buf = io.StringIO()
+    w = csv.DictWriter(buf, fieldnames=["地区", "规定", "条款", "文件", "原文"])
+    w.writeheader()
+    for r in rows:
+        w.writerow(r.as_dict())
+    return buf.getvalue()

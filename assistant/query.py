@@ -1,0 +1,204 @@
+"""Read a question: script, regions (known and unknown), numbers, rank, role, intent.
+
+Everything works on the simplified form; the original script is remembered so
+the answer can be written back in it. Follow-ups ("那中学高级呢？", "随州呢？")
+inherit the previous question's intent and slots.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field, replace
+
+from ingest.errors import UsageError
+from ingest.textnorm import detect_script, normalize, t2s
+from ingest.types import GENERIC_REGION, SIMPLIFIED, TRADITIONAL
+
+MAX_QUESTION_CHARS = 2000
+CN_NUM = {"零": 0, "〇": 0, "一": 1, "二": 2, "两": 2, "俩": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7,
+          "八": 8, "九": 9, "十": 10, "半": 0.5}
+_NUM = r"(\d+(?:\.\d+)?|[零〇一二两三四五六七八九十半]+)"
+RANKS = ("中学一级以下", "中学二级", "中学三级", "中学一级", "中学高级", "小学高级", "小学一级", "小学二级",
+         "小学三级", "正高级", "二级教师", "三级教师", "一级教师", "高级教师")
+ROLE_PATTERNS = (
+    ("分管教学教研工作的处室干部", r"分管教学|教研.{0,4}处室|处室干部|中层干部|教务主任"),
+    ("学校领导", r"学校领导|校领导|校长|副校长|书记"),
+)
+COMPARE = re.compile(r"比较|对比|相比|区别|异同|哪些(城市|地方|地区|文件|市)|各(市|地|城市)|分别|都有|和.{1,8}(的|各自)?(规定|要求)")
+FOLLOWUP = re.compile(r"^(那|那么|还有|再问|如果是|换成|要是)|呢[?？]?$")
+KNOWN_ELSEWHERE = set("北京 上海 天津 重庆 深圳 广州 杭州 南京 武汉 西安 苏州 郑州 长沙 沈阳 青岛 宁波 东莞 无锡 厦门 福州 济南 合肥 昆明 哈尔滨 长春 石家庄 南宁 贵阳 南昌 太原 兰州 海口 乌鲁木齐 呼和浩特 银川 西宁 拉萨 大连 佛山 珠海 温州 惠州 中山 汕头 湛江 韶关 襄阳 宜昌 荆州 绵阳 德阳 香港 澳门 台北".split())
+
+
+GENERIC_PLACES = frozenset("中国 全国 全市 我市 本市 市县 县域 乡村 城乡 农村 城市 地方 地区 各地 各市 本地 当地 县区 城区 "
+                           "乡镇 街道 社区 市区 省市 区县 国家 区域 国际 国外 疆内外 中亚".split())
+
+
+_N = r"[\d一二两三四五六七八九十百千半]+(?:\.\d+)?"
+UNITS = "个班|节|次|项|名|人|所|篇|天|周|个月|学时|课时|分|岁|层次|阶段|级|位|年"
+# What kind of span would answer the question. A clause that lacks such a span
+# cannot answer it, however similar its words (the basis of found: false).
+ANSWER_TYPES = (
+    (r"百分之几|多少%|比例|比重|占比|几成", r"\d+(?:\.\d+)?\s*[%‰]|百分之"),
+    (r"(多少|几)(钱|元|万元|亿元)|工资.{0,6}多少|津贴.{0,6}多少|补贴.{0,6}多少|经费.{0,4}多少钱|规模.{0,4}多少|收费标准",
+     r"\d+(?:\.\d+)?\s*(万|亿|千)?元"),
+    (rf"(多少|几)\s*({UNITS})", None),  # filled from the matched unit
+    (r"哪一年|哪年|何时|什么时候|几月|截止|期限", r"(19|20)\d\d|年底|年前"),
+    (r"多久|多长时间|频率|隔多久|几年一次", r"每.{0,4}(年|学期|学年|月|周|天)|\d+\s*年|一次"),
+)
+
+
+def answer_pattern(s: str) -> str | None:
+    for asks, pattern in ANSWER_TYPES:
+        m = re.search(asks, s)
+        if m:
+            if pattern is None:
+                unit = m.group(2)
+                num = r"\d+" if unit == "分" else _N  # 十分/充分 are adverbs, not scores
+                verb = s[m.start() - 1] if m.start() and s[m.start() - 1] in "加扣减补增涨降奖罚" else ""
+                if verb:  # 加多少分 asks for a bonus: the number must come with the same verb
+                    return rf"{verb}[^。;]{{0,6}}{num}\s*{unit}"
+                return rf"{num}\s*(?:个|名)?\s*{unit}|每{unit}"
+            return pattern
+    return None
+
+
+def cn_number(s: str) -> float | None:
+    if not s:
+        return None
+    if re.fullmatch(r"\d+(\.\d+)?", s):
+        return float(s)
+    if s == "半":
+        return 0.5
+    total, cur = 0.0, 0.0
+    for ch in s:
+        if ch not in CN_NUM:
+            return None
+        if ch == "十":
+            total += (cur or 1) * 10
+            cur = 0
+        else:
+            cur = CN_NUM[ch]
+    return total + cur
+
+
+@dataclass(frozen=True)
+class Query:
+    text: str  # the user's words, as typed
+    simplified: str  # normalised simplified text used for search
+    script: str = SIMPLIFIED
+    regions: tuple[str, ...] = ()
+    unknown_places: tuple[str, ...] = ()
+    rank: str | None = None
+    role: str | None = None
+    years: float | None = None
+    semesters: float | None = None
+    school_years: float | None = None
+    classes: int | None = None
+    teachers: int | None = None
+    people: int | None = None
+    schools: int | None = None
+    public_funds: float | None = None  # yuan
+    wage_total: float | None = None  # yuan
+    base_year: int | None = None
+    answer_pattern: str | None = None  # regex a clause must match to answer (see ANSWER_TYPES)
+    compare: bool = False
+    followup: bool = False
+    slots_from: tuple[str, ...] = field(default=())  # earlier questions whose slots were reused
+
+    def merged_with(self, prev: "Query | None") -> "Query":
+        """Fill this (follow-up) question's missing slots from the previous question."""
+        if prev is None or not self.followup:
+            return self
+        keep = {k: getattr(self, k) for k in ("answer_pattern", "rank", "role", "years", "semesters", "school_years", "classes",
+                                                "teachers", "people", "schools", "public_funds", "wage_total",
+                                                "base_year")}
+        merged = replace(prev, **{k: v for k, v in keep.items() if v is not None})
+        regions = self.regions or prev.regions
+        stripped = prev.simplified
+        for r in prev.regions:
+            stripped = stripped.replace(r, "").replace(r.rstrip("市"), "")
+        rest = re.sub(r"^(那|那么|还有|再问|如果是|换成|要是)|呢[?？]?$", "", self.simplified)
+        return replace(merged, text=self.text, simplified=f"{stripped} {rest}".strip(), script=self.script,
+                       regions=regions, unknown_places=self.unknown_places, compare=prev.compare or self.compare,
+                       followup=True, slots_from=prev.slots_from + (prev.text,))
+
+
+def validate_question(text: object) -> str:
+    if not isinstance(text, str):
+        raise UsageError("the question must be text")
+    if "\x00" in text or sum(ord(c) < 32 and c not in "\n\t\r" for c in text) > 3:
+        raise UsageError("the question contains binary data; please type it as plain text")
+    text = "".join(c for c in text if c.isprintable() or c in "\n\t").strip()
+    if not text:
+        raise UsageError("the question is empty; ask e.g. 学校领导一学年要听多少节课？")
+    if len(text) > MAX_QUESTION_CHARS:
+        raise UsageError(f"the question is too long ({len(text)} characters; at most {MAX_QUESTION_CHARS})")
+    if not re.search(r"[\u3400-\u9fff]", text):
+        raise UsageError("please ask in Chinese (the documents are Chinese policy texts)")
+    return text
+
+
+def _amount(s: str, words: str) -> float | None:
+    m = re.search(rf"(?:{words})[^\d零一二两三四五六七八九十]{{0,12}}{_NUM}\s*(亿|万|千)?元", s) or \
+        re.search(rf"{_NUM}\s*(亿|万|千)?元[^。；,，]{{0,8}}(?:{words})", s)
+    if not m:
+        return None
+    n = cn_number(m.group(1))
+    if n is None:
+        return None
+    return n * {"亿": 1e8, "万": 1e4, "千": 1e3, None: 1, "": 1}[m.group(2)]
+
+
+def _int(rx: str, s: str) -> int | None:
+    m = re.search(rx, s)
+    n = cn_number(m.group(1)) if m else None
+    return int(n) if n is not None else None
+
+
+def parse(text: str, regions: list[str], place_tagger=None) -> Query:
+    """`regions` are the corpus regions (e.g. 清远市); `place_tagger(text) -> [names]` finds other places."""
+    text = validate_question(text)
+    s = normalize(text)
+    script = TRADITIONAL if any(a != b for a, b in zip(text, t2s(text))) else SIMPLIFIED
+    found = [r for r in regions if r != GENERIC_REGION and (r in s or r.rstrip("市") in s)]
+    known_short = {r.rstrip("市") for r in regions}
+    others = {p for p in KNOWN_ELSEWHERE if p in s}
+    if place_tagger:
+        others |= {p for p in place_tagger(s) if len(p) >= 2}
+    others = {p for p in others if not any(k in p or p in k for k in known_short)
+              and not p.endswith("省") and p not in GENERIC_PLACES}
+    # 深圳 and 深圳市 are one place: keep the longer name.
+    unknown = tuple(sorted(p for p in others if not any(p != o and p in o for o in others)))
+    rank = next((r for r in RANKS if r in s), None)
+    role = next((name for name, rx in ROLE_PATTERNS if re.search(rx, s)), None)
+    # 1–2 digit counts only: 2021年 is a date, not a duration.
+    m = re.search(r"(?<![\d.])(\d{1,2}(?:\.\d+)?|[一二两三四五六七八九十半]+)\s*年(?!级|底|前|度)", s)
+    years = cn_number(m.group(1)) if m else None
+    m = re.search(rf"{_NUM}\s*个?学期", s)
+    semesters = cn_number(m.group(1)) if m else None
+    m = re.search(rf"{_NUM}\s*个?学年", s)
+    school_years = cn_number(m.group(1)) if m else None
+    if school_years is None and re.search(r"一学年|每学年|一年(?!级)", s) and semesters is None and "听课" in s:
+        school_years = 1
+    base = re.search(r"(20\d\d)\s*年", s)
+    return Query(
+        text=text,
+        simplified=s,
+        script=script,
+        regions=tuple(found),
+        unknown_places=unknown,
+        rank=rank,
+        role=role,
+        years=years,
+        semesters=semesters,
+        school_years=school_years,
+        classes=_int(rf"{_NUM}\s*个?(?:教学)?班", s),
+        teachers=_int(rf"(?:教师|老师)(?:总数|总量|人数)?(?:有|为|是|共)?\s*{_NUM}\s*(?:人|名)|{_NUM}\s*(?:名|个|位)?(?:教师|老师)", s),
+        people=_int(rf"{_NUM}\s*(?:位|名|个)(?:校)?领导|{_NUM}\s*(?:位|名|个)(?:处室)?干部", s),
+        schools=_int(rf"{_NUM}\s*所", s),
+        public_funds=_amount(s, "公用经费"),
+        wage_total=_amount(s, "工资总额|工资"),
+        base_year=int(base.group(1)) if base else None,
+        answer_pattern=answer_pattern(s),
+        compare=bool(COMPARE.search(s)) or len(found) >= 2,
+        followup=bool(FOLLOWUP.search(s)) and len(s) <= 16,
+    )

@@ -1,0 +1,155 @@
+"""Hybrid clause retrieval: BM25 over jieba tokens + dense e5 vectors in Chroma, fused by RRF.
+
+Results are clauses (best chunk per clause), optionally scoped to regions.
+Reciprocal rank fusion was measured against a weighted score sum on the public
+eval set (see README); RRF won on recall@1 and needs no score calibration
+between two very different score scales.
+"""
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+
+import numpy as np
+
+from ingest.embed import Embedder
+from ingest.segment import _WORD, STOPWORDS, tokenizer, tokens
+from ingest.textnorm import normalize
+from ingest.types import Hit
+
+from .store import Store
+
+RRF_K = 60
+CANDIDATES = 40
+# Question words and generic policy vocabulary: present in almost every clause,
+# so they say nothing about whether a clause answers the question.
+GENERIC = frozenset(
+    "多少 几 几项 几次 几个 几名 什么 怎么 怎样 如何 是否 要求 规定 哪些 哪个 需要 应该 应当 必须 可以 至少 最少 "
+    "不少 以上 以下 学校 中小学 教师 老师 教育 工作 我们 我 一个 一所 每个 按 按照 市 县 区 有 没有 要 吗 呢 "
+    "清远 清远市 随州 随州市 成都 成都市 克拉玛依 克拉玛依市 通用 文件 政策 方面 相关 关于 提到 提出 一下 请问 "
+    "是 的 了 和 与 及 对 把 还 会 能 都 又 呢 吧 啊 那 那么 请 给 说 问 比较 对比 分别 各自 区别 哪里 "
+    "年 个 名 项 次 节 元 万元 每 内 里 中 时 后 前 多 少 高 低 大 小 "
+    # question framing: how people ask, not what they ask about
+    "时间 时候 多大 大规模 规模 用来 用 使 从 中选 几所 几年 哪几个 什么样 谁 后果 各是 具体 情况 怎么办".split()
+)
+
+
+# How people ask vs. how the documents say it. Each pattern adds the document's
+# wording to the query, so BM25 can match 听多少节课 to 听课不少于30节.
+EXPANSIONS = (
+    (r"听.{0,6}课", "听课"),
+    (r"课题", "课题研究"),
+    (r"名师工作室|名教师工作室|工作室", "教师工作室"),
+    (r"教研员", "教研员 教研队伍"),
+    (r"培训经费|培训费", "教师培训费 培训经费"),
+    (r"家长会|座谈会|联席会", "家长会 学生座谈会 联席会"),
+    (r"集团化", "集团化办学"),
+    (r"编制", "编制总量 核定"),
+    (r"职称|晋升", "职称 晋升"),
+    (r"几年|多少年|多长时间", "年"),
+)
+
+
+def expand(query: str) -> str:
+    extra = [words for rx, words in EXPANSIONS if re.search(rx, query)]
+    return query + (" " + " ".join(extra) if extra else "")
+
+
+@dataclass(frozen=True)
+class Scored:
+    hits: list[Hit]
+    query_terms: tuple[str, ...]  # content terms of the question
+
+
+class Retriever:
+    def __init__(self, store: Store, embedder: Embedder, *, rrf_k: int = RRF_K, use_dense: bool = True,
+                 use_sparse: bool = True):
+        self.store = store
+        self.embedder = embedder
+        self.rrf_k = rrf_k
+        self.use_dense = use_dense
+        self.use_sparse = use_sparse
+        regions = np.array([c.region for c in store.chunks])
+        self._region_masks = {r: regions == r for r in set(regions)}
+        df: dict[str, int] = {}
+        for toks in store.chunk_tokens:
+            for t in set(toks):
+                df[t] = df.get(t, 0) + 1
+        self._df, self._n = df, max(1, len(store.chunks))
+        self._clause_terms: dict[str, frozenset[str]] = {}
+
+    def idf(self, term: str) -> float:
+        # A word the corpus never uses gets the highest weight: asking about it is what makes
+        # a question unanswerable (论文, 住房补贴 …).
+        return math.log((self._n + 1) / (self._df.get(term, 0) + 0.5))
+
+    def content_terms(self, query: str) -> tuple[str, ...]:
+        q = normalize(query)
+        for r in self.store.regions:
+            q = q.replace(r, " ").replace(r.rstrip("市"), " ")
+        words = tokenizer().lcut(q)
+        return tuple(dict.fromkeys(
+            t for t in words if t.strip() and _WORD.search(t) and t not in GENERIC and t not in STOPWORDS
+            and not re.fullmatch(r"[\d.%‰]+", t)
+        ))
+
+    def search(self, query: str, regions: list[str] | None = None, k: int = 5) -> Scored:
+        q = normalize(query)
+        for r in self.store.regions:  # the scope is applied by filter; as words they only add noise
+            q = q.replace(r, " ").replace(r.rstrip("市"), " ")
+        q_tokens = tokens(expand(q))
+        n = len(self.store.chunks)
+        mask = np.ones(n, dtype=bool)
+        if regions:
+            mask = np.zeros(n, dtype=bool)
+            for r in regions:
+                mask |= self._region_masks.get(r, np.zeros(n, dtype=bool))
+        fused: dict[int, float] = {}
+        sparse_scores = np.zeros(n)
+        dense_scores = np.zeros(n)
+        if self.use_sparse and q_tokens:
+            sparse_scores = self.store.bm25.get_scores(q_tokens)
+            sparse_scores = np.where(mask, sparse_scores, 0.0)
+            order = [i for i in np.argsort(-sparse_scores)[:CANDIDATES] if sparse_scores[i] > 0]
+            for rank, i in enumerate(order):
+                fused[i] = fused.get(i, 0.0) + 1.0 / (self.rrf_k + rank + 1)
+        if self.use_dense and mask.any():
+            where = {"region": {"$in": list(regions)}} if regions else None
+            res = self.store.collection.query(
+                query_embeddings=[self.embedder.query(q)], n_results=min(CANDIDATES, int(mask.sum())),
+                where=where, include=["distances"],
+            )
+            for rank, (cid, dist) in enumerate(zip(res["ids"][0], res["distances"][0])):
+                i = self.store.chunk_index.get(cid)
+                if i is None:
+                    continue
+                dense_scores[i] = 1.0 - dist
+                fused[i] = fused.get(i, 0.0) + 1.0 / (self.rrf_k + rank + 1)
+        best: dict[str, Hit] = {}
+        for i, score in sorted(fused.items(), key=lambda kv: -kv[1]):
+            ch = self.store.chunks[i]
+            if ch.clause_id not in best:
+                best[ch.clause_id] = Hit(ch, score, float(dense_scores[i]), float(sparse_scores[i]))
+        # A coverage-based rerank of the top 10 was tried and lowered recall@1 (0.954 → 0.931).
+        hits = sorted(best.values(), key=lambda h: -h.score)[:k]
+        return Scored(hits, self.content_terms(query))
+
+    def clause_terms(self, clause_id: str) -> frozenset[str]:
+        """Words of a clause and its parent headings. Matching words, not substrings,
+        keeps 高考 from matching inside 提高考核."""
+        cached = self._clause_terms.get(clause_id)
+        if cached is None:
+            clause = self.store.clauses[clause_id]
+            heads = " ".join(self.store.by_path[(clause.doc_id, p)].heading for p in clause.parents
+                             if (clause.doc_id, p) in self.store.by_path)
+            cached = self._clause_terms[clause_id] = frozenset(tokens(normalize(f"{heads} {clause.text}")))
+        return cached
+
+    def coverage(self, hit: Hit, terms: tuple[str, ...]) -> float:
+        """IDF-weighted share of the question's content terms found in the hit's clause (with headings)."""
+        if not terms:
+            return 1.0
+        words = self.clause_terms(hit.chunk.clause_id)
+        weights = [self.idf(t) for t in terms]
+        return sum(w for t, w in zip(terms, weights) if t in words) / sum(weights)

@@ -1,0 +1,120 @@
+"""Read side of the index: documents, clauses, chunks, BM25 and the Chroma collection.
+
+Everything a citation needs (title, region, clause path, verbatim text) comes
+from here, i.e. from what ingestion stored, never from a model.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+
+from ingest.errors import IndexMissingError, UsageError
+from ingest.index import chroma_client, current_generation, read_generation
+from ingest.textnorm import t2s
+from ingest.types import Chunk, Citation, Clause, DocMeta, GENERIC_REGION
+
+
+@dataclass(frozen=True)
+class DocInfo:
+    doc_id: str
+    meta: DocMeta
+    text: str  # cleaned, original script
+    clause_count: int
+    source_path: str
+
+
+class Store:
+    def __init__(self, data_dir: Path, chroma_host: str | None = None, chroma_port: int | None = None):
+        self.data_dir = Path(data_dir)
+        gen = current_generation(self.data_dir)
+        if gen is None:
+            raise IndexMissingError(
+                f"no index in {self.data_dir}; fix: python -m ingest corpus/ (or --rebuild if it is damaged)"
+            )
+        self.generation = gen
+        manifest, docs, clauses, chunks = read_generation(gen)
+        self.manifest = manifest
+        self.docs = {
+            d["doc_id"]: DocInfo(d["doc_id"], DocMeta(**d["meta"]), d["text"], d["clause_count"], d["source_path"])
+            for d in docs
+        }
+        self.clauses = {c["clause_id"]: Clause(**{k: tuple(v) if k == "parents" else v for k, v in c.items()})
+                        for c in clauses}
+        self.chunk_tokens = [c.pop("tokens") for c in chunks]
+        self.chunks = [Chunk(**c) for c in chunks]
+        self.chunk_index = {c.chunk_id: i for i, c in enumerate(self.chunks)}
+        self.by_path = {(c.doc_id, c.path): c for c in self.clauses.values()}
+        self._chroma = (chroma_host, chroma_port)
+
+    # ---- lookups -------------------------------------------------------
+    @cached_property
+    def regions(self) -> list[str]:
+        return sorted({d.meta.region for d in self.docs.values()}, key=lambda r: (r == GENERIC_REGION, r))
+
+    def docs_in(self, region: str) -> list[DocInfo]:
+        return [d for d in self.docs.values() if d.meta.region == region]
+
+    def check_regions(self, regions: list[str] | None) -> list[str] | None:
+        """Normalise user-given region names (清遠 → 清远市); unknown ones are a usage error."""
+        if not regions:
+            return None
+        out = []
+        for r in regions:
+            s = t2s(r.strip())
+            match = next((x for x in self.regions if x == s or x.rstrip("市") == s.rstrip("市")), None)
+            if match is None:
+                raise UsageError(f"unknown region '{r}'; the corpus has: {'、'.join(self.regions)}")
+            out.append(match)
+        return out
+
+    def clause(self, doc_id: str, path: str) -> Clause | None:
+        return self.by_path.get((doc_id, path))
+
+    def clauses_of(self, doc_id: str) -> list[Clause]:
+        return sorted((c for c in self.clauses.values() if c.doc_id == doc_id), key=lambda c: c.start)
+
+    def citation(self, clause: Clause, quote: str | None = None) -> Citation:
+        """A citation for `clause`; `quote` must be a verbatim span of the clause text."""
+        quote = quote or clause.own_text.strip()
+        if quote not in clause.text:
+            raise ValueError(f"quote is not verbatim in {clause.doc_id} {clause.path}: {quote[:30]}")
+        d = self.docs[clause.doc_id]
+        return Citation(d.doc_id, d.meta.title, d.meta.region, clause.path, quote, clause.clause_id)
+
+    def quote_is_verbatim(self, doc_id: str, quote: str) -> bool:
+        d = self.docs.get(doc_id)
+        return bool(d and quote and quote in d.text)
+
+    # ---- search backends ----------------------------------------------
+    @cached_property
+    def bm25(self):
+        import bm25s
+
+        r = bm25s.BM25()
+        r.index([t or ["∅"] for t in self.chunk_tokens], show_progress=False)
+        return r
+
+    @cached_property
+    def collection(self):
+        host, port = self._chroma
+        try:
+            client = chroma_client(self.data_dir, self.generation, host, port)
+            return client.get_collection(self.manifest["collection"], embedding_function=None)
+        except Exception as e:
+            raise IndexMissingError(
+                f"the vector index is unreadable ({type(e).__name__}: {e}); fix: python -m ingest --rebuild corpus/"
+            ) from None
+
+    def summary(self) -> list[dict]:
+        return [
+            {"doc_id": d.doc_id, "title": d.meta.title, "region": d.meta.region, "issuer": d.meta.issuer,
+             "date": d.meta.date, "doc_number": d.meta.doc_number, "status": d.meta.status,
+             "script": d.meta.script, "clauses": d.clause_count}
+            for d in sorted(self.docs.values(), key=lambda d: d.doc_id)
+        ]
+
+
+def dump_json(obj) -> str:
+    return json.dumps(obj, ensure_ascii=False)

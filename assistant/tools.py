@@ -1,0 +1,486 @@
+"""Calculators over the quantitative rules (assistant/rules/*.yaml), each answer cited.
+
+`PolicyTools(store)`'s public methods are the tools: the agent calls them by
+name (see assistant/route.py) and `as_langchain_tools()` exposes the same
+methods to an LLM, with the docstrings as descriptions. Every result is an
+`ingest.types.ToolResult` whose citations come from `store.citation`, i.e.
+from the ingested clause, with the rule's verbatim quote.
+
+Conventions:
+- a missing slot (rank, role, meeting kind) is not guessed: ok=False, the
+  `options` list each possibility with its value, the explanation asks;
+- an input outside its range (negative or absurd numbers, unknown rank)
+  raises `ToolInputError` with a one-line Chinese message.
+"""
+from __future__ import annotations
+
+import functools
+import math
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any, Callable
+
+from ingest.errors import ToolInputError
+from ingest.textnorm import t2s
+from ingest.types import Citation, ToolResult
+
+from .rules import Rule, rules_by_tool
+
+MAX_YEARS = 60  # a whole career
+MAX_SEMESTERS = 2 * MAX_YEARS
+MAX_PEOPLE = 10_000
+MAX_TEACHERS = 10_000_000
+MAX_CLASSES = 1_000
+MAX_SCHOOLS = 100_000
+MAX_YUAN = 1e11  # 1000亿元: far above any school's or city's budget line
+MIN_YEAR, MAX_YEAR = 1949, 2100
+
+# ---- inputs -------------------------------------------------------------
+
+
+def _number(x: Any, what: str, *, low: float = 0.0, high: float, low_ok: bool = False,
+            integer: bool = False) -> float | int:
+    """Coerce and range-check one numeric input; `what` names it in the error message."""
+    if isinstance(x, bool) or x is None:
+        raise ToolInputError(f"{what}必须是数字，收到：{x!r}")
+    if isinstance(x, str):
+        try:
+            x = float(x.strip().replace(",", ""))
+        except ValueError:
+            raise ToolInputError(f"{what}必须是数字，收到：{x!r}") from None
+    try:
+        v = float(x)
+    except (TypeError, ValueError):
+        raise ToolInputError(f"{what}必须是数字，收到：{x!r}") from None
+    if not math.isfinite(v):
+        raise ToolInputError(f"{what}必须是有限的数字，收到：{x!r}")
+    if integer and not v.is_integer():
+        raise ToolInputError(f"{what}必须是整数，收到：{_fmt(v)}")
+    if v < low or (v == low and not low_ok):
+        raise ToolInputError(f"{what}必须{'不小于' if low_ok else '大于'}{_fmt(low)}，收到：{_fmt(v)}")
+    if v > high:
+        raise ToolInputError(f"{what}超出合理范围（最大{_fmt(high)}），收到：{_fmt(v)}")
+    return int(v) if integer else v
+
+
+def _text(x: Any) -> str | None:
+    """Blank → None; otherwise simplified, without spaces."""
+    if x is None:
+        return None
+    s = "".join(t2s(str(x)).split())
+    return s or None
+
+
+def _fmt(v: float) -> str:
+    """30, 1.5, 7.25 — never scientific notation, at most 4 decimals."""
+    if float(v).is_integer():
+        return str(int(v))
+    return f"{v:.4f}".rstrip("0").rstrip(".")
+
+
+def fmt_money(yuan: float | Decimal) -> str:
+    """5万元 / 12.35万元 when exact to 2 decimals in 万元 (amounts ≥ 10,000), else 元 to the fen."""
+    d = Decimal(str(yuan))
+    if abs(d) >= 10000:
+        wan = d / 10000
+        if wan == wan.quantize(Decimal("0.01")):
+            return f"{_fmt(float(wan))}万元"
+    return f"{_fmt(float(d.quantize(Decimal('0.01'), ROUND_HALF_UP)))}元"
+
+
+# Ranks (三(二)4 names 中学一级以下 / 中学一级 / 中学高级; "小学级别参照中学"). Since the 2015 reform primary
+# and secondary teachers share the titles 高级/一级/二级/三级, so 小学X级 is read as the same-named 中学X级.
+_RANKS = {
+    "中学高级": "中学高级", "高级": "中学高级", "小学高级": "中学高级", "副高级": "中学高级", "副高": "中学高级",
+    "中学一级": "中学一级", "一级": "中学一级", "小学一级": "中学一级",
+    "中学一级以下": "中学一级以下", "一级以下": "中学一级以下", "小学一级以下": "中学一级以下",
+    "中学二级": "中学一级以下", "中学三级": "中学一级以下", "二级": "中学一级以下", "三级": "中学一级以下",
+    "小学二级": "中学一级以下", "小学三级": "中学一级以下", "未定级": "中学一级以下", "见习": "中学一级以下",
+}
+_UNCOVERED_RANKS = {"正高级", "中学正高级", "小学正高级", "正高"}
+_ROLES = {
+    "学校领导": "学校领导", "校领导": "学校领导", "学校领导班子": "学校领导", "校长": "学校领导",
+    "副校长": "学校领导", "书记": "学校领导", "党支部书记": "学校领导", "分管校长": "学校领导",
+    "分管教学教研工作的处室干部": "分管教学教研工作的处室干部", "处室干部": "分管教学教研工作的处室干部",
+    "分管教学教研的处室干部": "分管教学教研工作的处室干部", "教务主任": "分管教学教研工作的处室干部",
+    "教研主任": "分管教学教研工作的处室干部", "教导主任": "分管教学教研工作的处室干部",
+    "教务处": "分管教学教研工作的处室干部", "教研处": "分管教学教研工作的处室干部",
+    "教务处干部": "分管教学教研工作的处室干部", "教研处干部": "分管教学教研工作的处室干部",
+    "中层干部": "分管教学教研工作的处室干部",
+}
+_MEETINGS = {
+    "家长会": "家长会", "家长会议": "家长会",
+    "学生座谈会": "学生座谈会", "座谈会": "学生座谈会", "学生座谈": "学生座谈会",
+    "科任教师联席会": "科任教师联席会", "联席会": "科任教师联席会", "科任教师联席会议": "科任教师联席会",
+    "教师联席会": "科任教师联席会",
+}
+
+
+def _strip_suffix(s: str, *suffixes: str) -> str:
+    for suf in suffixes:
+        if s.endswith(suf) and len(s) > len(suf):
+            s = s[: -len(suf)]
+    return s
+
+
+class PolicyTools:
+    """The calculators; one instance per store (rules are bound to its clauses)."""
+
+    TOOL_NAMES = (
+        "research_quota", "observation_quota", "budget_floors", "research_staff", "studio_required",
+        "experimental_school_priority", "meeting_frequency", "expert_count", "mentor_count",
+        "staffing_review_year",
+    )
+
+    def __init__(self, store, rules: list[Rule] | tuple[Rule, ...] | None = None):
+        self.store = store
+        self._by_tool = rules_by_tool(rules)
+
+    # ---- plumbing ----------------------------------------------------
+    def _rules(self, tool: str) -> list[Rule]:
+        return self._by_tool.get(tool, [])
+
+    def _rule(self, tool: str, key: str) -> Rule:
+        return next(r for r in self._rules(tool) if r.key == key)
+
+    def _citations(self, rules: list[Rule]) -> tuple[Citation, ...] | None:
+        """Citations for `rules` from the index (deduplicated); None when a clause is not indexed."""
+        out: list[Citation] = []
+        for r in rules:
+            clause = self.store.clause(r.doc_id, r.clause)
+            if clause is None or r.quote not in clause.text:
+                return None
+            c = self.store.citation(clause, r.quote)
+            if c not in out:
+                out.append(c)
+        return tuple(out)
+
+    def _result(self, name: str, rules: list[Rule], **kw: Any) -> ToolResult:
+        cites = self._citations(rules)
+        if cites is None:
+            where = "、".join(sorted({f"{r.region}{r.clause}" for r in rules}))
+            return ToolResult(name, False, conditions=kw.get("conditions", {}),
+                              explanation=f"当前索引未收录该规则所依据的条款（{where}），无法给出有出处的结果。")
+        return ToolResult(name, kw.pop("ok", True), citations=cites, **kw)
+
+    # ---- tools -------------------------------------------------------
+    def research_quota(self, rank: str | None = None, years: float = 5) -> ToolResult:
+        """How many research projects (课题研究) a teacher must lead or join over a span of years (清远市 三(二)4). The rule is 1 project per 5 years; the level and role depend on rank: 中学一级以下 (incl. 中学二级/三级; 小学级别参照中学) join 1 校级或以上 project, 中学一级 lead or join 1 校级或以上, 中学高级 lead or join 1 县级或以上. Only complete 5-year periods count (7 years → 1 project). Without a rank the result lists every rank instead of guessing.
+
+        Args:
+            rank: the teacher's rank, e.g. 中学一级以下, 中学二级, 中学一级, 中学高级, 小学高级, 一级教师, 高级教师; None if unknown.
+            years: length of the span in years (default 5), more than 0.
+        """
+        name = "research_quota"
+        years = _number(years, "年限", high=MAX_YEARS)
+        rules = self._rules(name)
+        period = rules[0].value("period_years")
+        periods = math.floor(years / period + 1e-9)
+        rest = years - periods * period
+
+        def count(r: Rule) -> int:
+            return periods * r.int_value("count")
+
+        raw = _text(rank)
+        key = None
+        if raw is not None:
+            s = _strip_suffix(raw, "职称", "教师", "的")
+            key = _RANKS.get(s)
+            if key is None and s in _UNCOVERED_RANKS:
+                return self._result(
+                    name, rules, ok=False, unit="项", conditions={"rank": rank, "years": years},
+                    explanation=f"清远市文件只规定了中学一级以下、中学一级、中学高级教师的课题研究数量，未规定{raw}教师；以下是已规定的职级。",
+                    options=tuple({"key": r.key, "label": r.label, "value": count(r), "unit": "项"} for r in rules))
+            if key is None:
+                raise ToolInputError(
+                    f"未知的教师职级“{rank}”；可选：中学一级以下（含中学二级、三级）、中学一级、中学高级，小学级别参照中学")
+        if key is None:
+            return self._result(
+                name, rules, ok=False, unit="项", conditions={"rank": None, "years": years},
+                explanation=f"课题研究数量取决于教师职级：请问是中学一级以下、中学一级还是中学高级教师（小学级别参照中学）？以下为{_fmt(years)}年内各职级的数量。",
+                options=tuple({"key": r.key, "label": r.label, "value": count(r), "unit": "项"} for r in rules))
+
+        rule = self._rule(name, key)
+        n = count(rule)
+        who = f"{raw}教师按{key}计（小学级别参照中学），" if not raw.startswith("中学") and raw != key else ""
+        base = rule.label.rstrip("。")
+        y = _fmt(years)
+        if periods == 0:
+            tail = f"{y}年不足一个完整的{_fmt(period)}年周期，按完整周期计尚无须完成的课题（满{_fmt(period)}年须完成{rule.int_value('count')}项）"
+        elif rest > 1e-9:
+            tail = (f"{y}年含{periods}个完整的{_fmt(period)}年周期，至少共{n}项"
+                    f"（只计完整周期，余下{_fmt(rest)}年不单独计项）")
+        else:
+            tail = f"{y}年共{n}项"
+        return self._result(
+            name, [rule], value=n, unit="项",
+            conditions={"rank": rank, "rank_as": key, "years": years, "period_years": period,
+                        "full_periods": periods, "level": rule.attrs.get("level"), "mode": rule.attrs.get("mode")},
+            explanation=f"{who}{base}，{tail}。")
+
+    def observation_quota(self, role: str | None = None, semesters: float | None = None,
+                          school_years: float | None = None, people: int = 1) -> ToolResult:
+        """Minimum number of lessons (听课节数) school staff must observe in their own school (清远市 三(一)1): 学校领导 at least 30 per person per semester; 分管教学教研工作的处室干部 at least 25 per semester. One school year counts as 2 semesters; a partial semester counts as a whole one (1.5 → 2). Without a role the result lists both roles instead of guessing.
+
+        Args:
+            role: 学校领导 (校长, 副校长, 书记 …) or 分管教学教研工作的处室干部 (教务主任, 处室干部 …); None if unknown.
+            semesters: number of semesters, more than 0; omitted together with school_years means 1 semester.
+            school_years: number of school years (学年), 1 学年 = 2 学期; added to semesters if both are given.
+            people: how many people in that role (default 1).
+        """
+        name = "observation_quota"
+        people = _number(people, "人数", low=1, low_ok=True, high=MAX_PEOPLE, integer=True)
+        sem = 0.0
+        if semesters is None and school_years is None:
+            sem, note = 1.0, "（未给出时长，按1个学期计）"
+        else:
+            note = ""
+            if semesters is not None:
+                sem += _number(semesters, "学期数", high=MAX_SEMESTERS)
+            if school_years is not None:
+                sem += 2 * _number(school_years, "学年数", high=MAX_YEARS)
+        # A partial semester is still a semester the per-semester minimum applies to: round up.
+        counted = math.ceil(sem - 1e-9)
+        rules = self._rules(name)
+
+        def total(r: Rule) -> int:
+            return r.int_value("per_semester") * counted * people
+
+        span = f"{_fmt(sem)}个学期"
+        if school_years is not None:
+            span = f"{_fmt(school_years)}个学年" + (f"加{_fmt(semesters)}个学期" if semesters else "") + f"（{_fmt(sem)}个学期）"
+        raw = _text(role)
+        if raw is None:
+            return self._result(
+                name, rules, ok=False, unit="节",
+                conditions={"role": None, "semesters": sem, "counted_semesters": counted, "people": people},
+                explanation=f"听课节数因岗位而异：请问是学校领导还是分管教学教研工作的处室干部？以下为{span}{'、' + str(people) + '人' if people > 1 else ''}各岗位的最低节数。",
+                options=tuple({"key": r.key, "label": r.label, "value": total(r), "unit": "节"} for r in rules))
+        key = _ROLES.get(raw) or _ROLES.get(_strip_suffix(raw, "们", "人员"))
+        if key is None:
+            raise ToolInputError(f"未知的岗位“{role}”；可选：学校领导、分管教学教研工作的处室干部")
+        rule = self._rule(name, key)
+        n = total(rule)
+        parts = [rule.label.rstrip("。")]
+        if counted != sem:
+            parts.append(f"{span}按{counted}个学期计（不足一学期按一学期计）")
+        else:
+            parts.append(span)
+        parts.append(f"{people}人共不少于{n}节" if people > 1 else f"共不少于{n}节")
+        who = f"{raw}按{key}计：" if raw != key else ""
+        return self._result(
+            name, [rule], value=n, unit="节",
+            conditions={"role": role, "role_as": key, "semesters": sem, "counted_semesters": counted,
+                        "people": people, "per_semester": rule.int_value("per_semester")},
+            explanation=f"{who}{'，'.join(parts)}{note}。")
+
+    def budget_floors(self, region: str | None = None, public_funds: float | None = None,
+                      wage_total: float | None = None) -> ToolResult:
+        """Minimum budget shares (经费比例下限) set by 清远市 四(三) and 随州市 六(二), with amounts in yuan when the base is given. 清远市: 教师培训费 ≥5%, 仪器设备、教学办公用品、图书资料 ≥10%, 教学业务费 ≥35% of the school's annual public funds (学校年度公用经费). 随州市: 财政部门 ≥1.5% of the teachers' wage total (教师工资总额) for continuing training; schools ≥5% of annual public funds for teacher training. Without a region every region with such floors is returned.
+
+        Args:
+            region: 清远市 or 随州市 (None for both).
+            public_funds: the school's annual public funds budget (学校年度公用经费预算总额) in yuan, more than 0.
+            wage_total: the teachers' wage total (教师工资总额) in yuan, more than 0 (随州市 only).
+        """
+        name = "budget_floors"
+        rules = self._rules(name)
+        covered = list(dict.fromkeys(r.region for r in rules))
+        funds = None if public_funds is None else _number(public_funds, "学校年度公用经费（元）", high=MAX_YUAN)
+        wages = None if wage_total is None else _number(wage_total, "教师工资总额（元）", high=MAX_YUAN)
+        conditions = {"region": region, "public_funds": funds, "wage_total": wages}
+        raw = _text(region)
+        if raw is not None:
+            match = next((r for r in covered if r == raw or r.rstrip("市") == raw.rstrip("市")), None)
+            if match is None:
+                known = next((r for r in getattr(self.store, "regions", [])
+                              if r == raw or r.rstrip("市") == raw.rstrip("市")), None)
+                if known is None:
+                    raise ToolInputError(f"未知地区“{region}”；规定了经费比例的地区：{'、'.join(covered)}")
+                return ToolResult(
+                    name, False, unit="元", conditions=conditions,
+                    explanation=f"{known}的文件没有规定经费比例下限；规定了的是：{'、'.join(covered)}。",
+                    options=tuple({"key": r, "label": f"{r}的经费比例下限", "value": None, "unit": ""}
+                                  for r in covered))
+            regions = [match]
+        else:
+            regions = covered
+        picked = [r for r in rules if r.region in regions]
+        bases = {"public_funds": funds, "wage_total": wages}
+        rows, parts = [], []
+        for reg in regions:
+            items = []
+            for r in (x for x in picked if x.region == reg):
+                pct = r.value("percent")
+                base = bases[r.attrs["base"]]
+                amount = None
+                if base is not None:
+                    amount = float((Decimal(str(base)) * Decimal(str(pct)) / 100).quantize(Decimal("0.01"), ROUND_HALF_UP))
+                rows.append({"region": reg, "item": r.key, "payer": r.attrs.get("payer", ""), "percent": pct,
+                             "base": r.attrs["base"], "base_label": r.attrs["base_label"], "amount": amount,
+                             "amount_text": fmt_money(amount) if amount is not None else None})
+                share = f"{r.attrs['base_label']}的{_fmt(pct)}%"
+                items.append(f"{r.key}不少于{fmt_money(amount)}（{share}）" if amount is not None
+                             else f"{r.key}不少于{share}")
+            parts.append(f"{reg}：{'、'.join(items)}")
+        missing = [lab for key, lab in (("public_funds", "学校年度公用经费"), ("wage_total", "教师工资总额"))
+                   if bases[key] is None and any(r.attrs["base"] == key for r in picked)]
+        unused = [lab for key, lab in (("public_funds", "学校年度公用经费"), ("wage_total", "教师工资总额"))
+                  if bases[key] is not None and not any(r.attrs["base"] == key for r in picked)]
+        tail = ""
+        if missing:
+            tail += f"（未给出{'、'.join(missing)}，相应项目只列比例）"
+        if unused:
+            tail += f"（{'、'.join(regions)}没有按{'、'.join(unused)}计算的比例，该金额未使用）"
+        return self._result(name, picked, value=rows, unit="元", conditions=conditions,
+                            explanation="；".join(parts) + tail + "。")
+
+    def research_staff(self, teachers: int) -> ToolResult:
+        """How many subject research staff (教研员) a jurisdiction must have (清远市 三(五)1): 5‰ of the total number of teachers (教师总数), rounded up because the clause says 配足配齐 (a fraction of a person counts as one).
+
+        Args:
+            teachers: total number of teachers, a positive integer.
+        """
+        name = "research_staff"
+        teachers = _number(teachers, "教师总数", high=MAX_TEACHERS, integer=True)
+        rule = self._rules(name)[0]
+        per_mille = rule.value("per_mille")
+        exact = teachers * per_mille / 1000
+        n = math.ceil(exact - 1e-9)  # 配足配齐: round up
+        how = f"{_fmt(exact)}名，不足1名按1名计（配足配齐），" if n != exact else ""
+        return self._result(
+            name, [rule], value=n, unit="名",
+            conditions={"teachers": teachers, "per_mille": per_mille, "exact": exact},
+            explanation=f"按教师总数{_fmt(per_mille)}‰的比例配足配齐教研员：{teachers}名教师×{_fmt(per_mille)}‰={how}应配{n}名教研员。")
+
+    def studio_required(self, classes: int) -> ToolResult:
+        """Whether a school must set up a county-level-or-above (名)教师工作室 (清远市 三(二)6): by the end of 2021, schools with 30 or more classes (学校规模达到30个班) should in principle have one.
+
+        Args:
+            classes: number of classes (班) in the school, a positive integer.
+        """
+        name = "studio_required"
+        classes = _number(classes, "班级数", high=MAX_CLASSES, integer=True)
+        rule = self._rules(name)[0]
+        need, year = rule.int_value("min_classes"), rule.int_value("deadline_year")
+        yes = classes >= need
+        if yes:
+            text = f"本校{classes}个班，达到{need}个班的规模，到{year}年底原则上应建立县级以上的(名)教师工作室。"
+        else:
+            text = f"本校{classes}个班，未达到{need}个班的规模，文件未要求其到{year}年底建立(名)教师工作室。"
+        return self._result(name, [rule], value=yes, unit="",
+                            conditions={"classes": classes, "min_classes": need, "deadline": f"{year}年底"},
+                            explanation=text)
+
+    def experimental_school_priority(self, years: float) -> ToolResult:
+        """Whether a teacher or principal qualifies for priority in the selection of 成都市名校长/名师培养对象 (成都市 四(三)): full-time teaching at a 强校工程 experimental school (实验校) for 3 years or more (3年以上, which includes exactly 3).
+
+        Args:
+            years: years of full-time teaching at the experimental school, 0 or more.
+        """
+        name = "experimental_school_priority"
+        years = _number(years, "专职从教年限", low=0, low_ok=True, high=MAX_YEARS)
+        rule = self._rules(name)[0]
+        need = rule.value("min_years")
+        yes = years >= need - 1e-9
+        if yes:
+            text = (f"在实验校专职从教{_fmt(years)}年，达到“{_fmt(need)}年以上”（含{_fmt(need)}年），"
+                    f"在成都市名校长和名师培养对象遴选中予以优先考虑。")
+        else:
+            text = f"在实验校专职从教{_fmt(years)}年，未满{_fmt(need)}年，不属于名校长和名师培养对象遴选的优先考虑范围。"
+        return self._result(name, [rule], value=yes, unit="",
+                            conditions={"years": years, "min_years": need}, explanation=text)
+
+    def meeting_frequency(self, kind: str | None = None) -> ToolResult:
+        """How often a school must hold class-management meetings (清远市 三(一)2): 家长会 at least once per semester, 学生座谈会 once a month, 科任教师联席会 once a month. Without a kind the result lists all three.
+
+        Args:
+            kind: 家长会, 学生座谈会 or 科任教师联席会; None if unknown.
+        """
+        name = "meeting_frequency"
+        rules = self._rules(name)
+
+        def unit(r: Rule) -> str:
+            return f"次/{r.attrs['period']}"
+
+        raw = _text(kind)
+        if raw is None:
+            return self._result(
+                name, rules, ok=False, conditions={"kind": None},
+                explanation="请问是哪种会议：家长会、学生座谈会还是科任教师联席会？以下为各自的最低频次。",
+                options=tuple({"key": r.key, "label": r.label, "value": r.int_value("times"), "unit": unit(r)}
+                              for r in rules))
+        key = _MEETINGS.get(raw)
+        if key is None:
+            raise ToolInputError(f"未知的会议类型“{kind}”；可选：家长会、学生座谈会、科任教师联席会")
+        rule = self._rule(name, key)
+        return self._result(name, [rule], value=rule.int_value("times"), unit=unit(rule),
+                            conditions={"kind": kind, "kind_as": key, "period": rule.attrs["period"],
+                                        "at_least": bool(rule.attrs.get("comparator"))},
+                            explanation=f"各中小学{rule.label}。")
+
+    def expert_count(self, schools: int = 1) -> ToolResult:
+        """Minimum number of guiding experts (指导专家) for 成都市 强校工程 experimental schools (成都市 三(五)): at least 3 per experimental school (实验校).
+
+        Args:
+            schools: number of experimental schools, a positive integer (default 1).
+        """
+        name = "expert_count"
+        schools = _number(schools, "实验校数量", high=MAX_SCHOOLS, integer=True)
+        rule = self._rules(name)[0]
+        per = rule.int_value("per_school")
+        n = per * schools
+        tail = f"，{schools}所共不少于{n}名" if schools > 1 else ""
+        return self._result(name, [rule], value=n, unit="名",
+                            conditions={"schools": schools, "per_school": per},
+                            explanation=f"区(市)县级专家团队为每所实验校配备不少于{per}名指导专家{tail}。")
+
+    def mentor_count(self, schools: int = 1) -> ToolResult:
+        """Famous principals and teachers assigned to 成都市 强校工程 experimental schools (成都市 三(一)): each experimental school (实验校) gets 1 city-level 名校长 and 2 名师 (training candidates included).
+
+        Args:
+            schools: number of experimental schools, a positive integer (default 1).
+        """
+        name = "mentor_count"
+        schools = _number(schools, "实验校数量", high=MAX_SCHOOLS, integer=True)
+        rule = self._rules(name)[0]
+        p, t = rule.int_value("principals") * schools, rule.int_value("teachers") * schools
+        scope = f"{schools}所共需" if schools > 1 else "即"
+        return self._result(name, [rule], value={"市级名校长": p, "名师": t}, unit="名",
+                            conditions={"schools": schools},
+                            explanation=(f"区(市)县教育行政部门为每一所实验校选派{rule.int_value('principals')}名市级名校长和"
+                                         f"{rule.int_value('teachers')}名名师（均含培养对象），{scope}市级名校长{p}名、名师{t}名。"))
+
+    def staffing_review_year(self, last_year: int) -> ToolResult:
+        """The year of the next re-verification of county staffing totals (编制总量核定) in 随州市 (四(二)): in principle every 3 years.
+
+        Args:
+            last_year: the year of the last verification, e.g. 2021.
+        """
+        name = "staffing_review_year"
+        last_year = _number(last_year, "上次核定年份", low=MIN_YEAR, low_ok=True, high=MAX_YEAR, integer=True)
+        rule = self._rules(name)[0]
+        every = rule.int_value("period_years")
+        nxt = last_year + every
+        return self._result(name, [rule], value=nxt, unit="年",
+                            conditions={"last_year": last_year, "period_years": every},
+                            explanation=f"县域内教职工编制原则上每{every}年重新核定编制总量：上次在{last_year}年核定，下次应在{nxt}年。")
+
+    # ---- LangChain ---------------------------------------------------
+    def as_langchain_tools(self) -> list:
+        """The tools as LangChain StructuredTools; each returns `ToolResult.to_dict()` (errors: ok=False, error)."""
+        from langchain_core.tools import StructuredTool
+
+        return [StructuredTool.from_function(func=_json_tool(getattr(self, n)), name=n, parse_docstring=True)
+                for n in self.TOOL_NAMES]
+
+
+def _json_tool(method: Callable[..., ToolResult]) -> Callable[..., dict]:
+    @functools.wraps(method)
+    def call(**kwargs: Any) -> dict:
+        try:
+            return method(**kwargs).to_dict()
+        except ToolInputError as e:
+            return {"name": method.__name__, "ok": False, "error": str(e)}
+
+    call.__annotations__ = {**method.__annotations__, "return": "dict"}
+    return call

@@ -118,7 +118,8 @@ class Assistant:
                 for h in other.hits:
                     if h.chunk.region not in regions and self._is_answer(h, other.query_terms, q.answer_pattern):
                         clause = self.store.clauses[h.chunk.clause_id]
-                        quotes = compose.pick_sentences(clause, other.query_terms, q.simplified)
+                        quotes = compose.pick_sentences(clause, other.query_terms, q.simplified,
+                                                        weight=self.retriever.idf, pattern=q.answer_pattern)
                         elsewhere.append(self.store.citation(clause, quotes[0]))
                         break
             topic = topic_of(q.simplified, self.store.regions)
@@ -129,13 +130,15 @@ class Assistant:
         citations, quotes = [], []
         for h in picked:
             clause = self.store.clauses[h.chunk.clause_id]
-            qs = compose.pick_sentences(clause, scored.query_terms, q.simplified)
+            qs = compose.pick_sentences(clause, scored.query_terms, q.simplified,
+                                        weight=self.retriever.idf, pattern=q.answer_pattern)
             citations.append(self.store.citation(clause, qs[0]))
             quotes.append(qs)
         # Further relevant clauses are listed as citations after the decisive ones.
         for h in good[len(picked):4]:
             clause = self.store.clauses[h.chunk.clause_id]
-            qs = compose.pick_sentences(clause, scored.query_terms, q.simplified, limit=1)
+            qs = compose.pick_sentences(clause, scored.query_terms, q.simplified, limit=1,
+                                        weight=self.retriever.idf, pattern=q.answer_pattern)
             citations.append(self.store.citation(clause, qs[0]))
         text = compose.frame_fact(citations[: len(picked)], quotes)
         keep = [x for qs in quotes for x in qs]

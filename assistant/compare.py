@@ -10,13 +10,17 @@ from ingest.textnorm import normalize
 
 from .compose import pick_sentences
 from .retrieve import Retriever
-from ingest.types import Citation, GENERIC_REGION
+from ingest.types import Citation
 
 TOPICS = ("教师培训经费", "教研员配备", "集团化办学", "名师工作室", "质量监测", "课后服务", "校外培训",
           "听课", "编制", "督导考核")
 NOT_SET = "未规定"
 # Words that frame a comparison request rather than name its topic.
-_FRAME = re.compile(r"比较|对比|相比|一下|请|分别|各自|有什么|有哪些|哪些|城市|地区|文件|提到|提及|规定|要求|的|和|与|及|、|,|，|\?|？|都|各市|各地|区别|异同|是什么|怎么|如何")
+_FRAME = re.compile(
+    r"比较|对比|相比|一下|请|分别|各自|有什么|有哪些|哪些|哪个|城市|地区|文件|提到|提及|规定|要求|都|各市|各地|各份|"
+    r"区别|异同|是什么|怎么|如何|方面|作了|做了|有关|关于|[的和与及对在、,，。?？!！:：]"
+)
+MIN_COVERAGE = 0.6  # a row must contain most of the topic: "未规定" is a claim too
 
 
 @dataclass(frozen=True)
@@ -35,28 +39,33 @@ class Row:
 def topic_of(question: str, regions: list[str]) -> str:
     s = normalize(question)
     for r in regions:
-        s = s.replace(r, "").replace(r.rstrip("市"), "")
+        s = s.replace(r, " ").replace(r.rstrip("市"), " ")
     s = _FRAME.sub(" ", s)
     return " ".join(s.split()) or question
 
 
-def compare(retriever: Retriever, topic: str, regions: list[str] | None = None, min_coverage: float = 0.5) -> list[Row]:
+def compare(retriever: Retriever, topic: str, regions: list[str] | None = None,
+            min_coverage: float = MIN_COVERAGE) -> list[Row]:
+    """One row per region: the best clause covering the topic, or 未规定."""
     store = retriever.store
-    regions = regions or [r for r in store.regions if r != GENERIC_REGION]
+    regions = regions or store.regions
+    # Words the corpus never uses cannot be compared on; they are leftovers of phrasing.
+    terms = tuple(t for t in retriever.content_terms(topic) if retriever.known(t)) or \
+        retriever.content_terms(topic)
     rows = []
     for region in regions:
         scored = retriever.search(topic, [region], k=5)
-        terms = scored.query_terms
         best = None
         for h in scored.hits:
-            cov = retriever.coverage(h, terms)
+            cov = retriever.coverage(h, terms, partial=False)  # "mentions X" means the words, not their parts
             if cov >= min_coverage and (best is None or cov > best[0] + 1e-9):
                 best = (cov, h)
         if best is None:
             rows.append(Row(region, False, NOT_SET, None))
             continue
         clause = store.clauses[best[1].chunk.clause_id]
-        quotes = pick_sentences(clause, terms, topic)
+        # A requirement usually carries a number: prefer such sentences.
+        quotes = pick_sentences(clause, terms, topic, weight=retriever.idf, pattern=r"\d")
         rows.append(Row(region, True, "……".join(quotes), store.citation(clause, quotes[0])))
     return rows
 

@@ -29,22 +29,30 @@ def _strip_marker(sentence: str) -> str:
                   sentence).strip()
 
 
-def pick_sentences(clause: Clause, terms: tuple[str, ...], question: str, limit: int = 2) -> list[str]:
-    """The clause's sentences that best answer the question, in document order."""
+def pick_sentences(clause: Clause, terms: tuple[str, ...], question: str, limit: int = 2,
+                   weight=len, pattern: str | None = None) -> list[str]:
+    """The clause's sentences that best answer the question, in document order.
+
+    `weight(term)` scores a matched question term (the retriever passes IDF);
+    a sentence matching the question's answer `pattern` (a number of the asked
+    unit, a year …) gets a bonus worth about one rare term.
+    """
     sents = sentences(clause.own_text) or sentences(clause.text)
     wants_number = bool(ASKS_NUMBER.search(question))
     scored = []
     for i, s in enumerate(sents):
         ns = normalize(s)
-        score = sum(len(t) for t in terms if t in ns)
-        if wants_number and HAS_NUMBER.search(ns):
+        score = sum(weight(t) for t in terms if t in ns)
+        if pattern and re.search(pattern, ns):
+            score += 4
+        elif wants_number and HAS_NUMBER.search(ns):
             score += 2
         if len(_strip_marker(s)) < 6:  # a bare heading says nothing by itself
             score -= 3
         scored.append((score, i, s))
     best = sorted(scored, key=lambda x: (-x[0], x[1]))
     chosen = [best[0]] if best else []
-    if len(best) > 1 and best[1][0] > 0 and best[1][0] >= best[0][0] * 0.6:
+    if limit > 1 and len(best) > 1 and best[1][0] > 0 and best[1][0] >= best[0][0] * 0.6:
         covered = {t for t in terms if t in normalize(best[0][2])}
         if any(t in normalize(best[1][2]) and t not in covered for t in terms) or best[1][0] == best[0][0]:
             chosen.append(best[1])

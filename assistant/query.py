@@ -105,9 +105,16 @@ class Query:
     slots_from: tuple[str, ...] = field(default=())  # earlier questions whose slots were reused
 
     def merged_with(self, prev: "Query | None") -> "Query":
-        """Fill this (follow-up) question's missing slots from the previous question."""
-        if prev is None or not self.followup:
+        """Fill this (follow-up) question's missing slots from the previous question.
+
+        A full new question keeps only the conversation's region: someone asking about
+        随州 and then "我们学校…" is still talking about 随州."""
+        if prev is None:
             return self
+        if not self.followup:
+            if self.regions or self.unknown_places or not prev.regions or self.compare:
+                return self
+            return replace(self, regions=prev.regions, slots_from=prev.slots_from + (prev.text,))
         keep = {k: getattr(self, k) for k in ("answer_pattern", "rank", "role", "years", "semesters", "school_years", "classes",
                                                 "teachers", "people", "schools", "public_funds", "wage_total",
                                                 "base_year")}
@@ -150,7 +157,8 @@ def _amount(s: str, words: str) -> float | None:
 
 def _int(rx: str, s: str) -> int | None:
     m = re.search(rx, s)
-    n = cn_number(m.group(1)) if m else None
+    raw = next((g for g in m.groups() if g), None) if m else None
+    n = cn_number(raw) if raw else None
     return int(n) if n is not None else None
 
 

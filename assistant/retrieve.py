@@ -51,6 +51,17 @@ EXPANSIONS = (
 )
 
 
+# Same meaning, different wording, for judging whether a clause covers a question.
+SYNONYMS = {
+    "名师工作室": ("教师工作室", "名教师工作室"),
+    "名教师工作室": ("教师工作室",),
+    "配备": ("配齐", "配足", "配强", "配置"),
+    "培训经费": ("培训费", "继续培训经费"),
+    "培训费": ("培训经费",),
+    "领导小组": ("工作领导小组", "专项领导小组"),
+}
+
+
 def expand(query: str) -> str:
     extra = [words for rx, words in EXPANSIONS if re.search(rx, query)]
     return query + (" " + " ".join(extra) if extra else "")
@@ -78,11 +89,25 @@ class Retriever:
                 df[t] = df.get(t, 0) + 1
         self._df, self._n = df, max(1, len(store.chunks))
         self._clause_terms: dict[str, frozenset[str]] = {}
+        self._query_cache: dict[str, np.ndarray] = {}
+
+    def _embed(self, text: str) -> np.ndarray:
+        # One question is searched per region in a comparison and again when nothing is
+        # found in scope: embed it once.
+        vec = self._query_cache.get(text)
+        if vec is None:
+            if len(self._query_cache) > 2048:
+                self._query_cache.clear()
+            vec = self._query_cache[text] = self.embedder.query(text)
+        return vec
 
     def idf(self, term: str) -> float:
         # A word the corpus never uses gets the highest weight: asking about it is what makes
         # a question unanswerable (论文, 住房补贴 …).
         return math.log((self._n + 1) / (self._df.get(term, 0) + 0.5))
+
+    def known(self, term: str) -> bool:
+        return term in self._df
 
     def content_terms(self, query: str) -> tuple[str, ...]:
         q = normalize(query)
@@ -117,7 +142,7 @@ class Retriever:
         if self.use_dense and mask.any():
             where = {"region": {"$in": list(regions)}} if regions else None
             res = self.store.collection.query(
-                query_embeddings=[self.embedder.query(q)], n_results=min(CANDIDATES, int(mask.sum())),
+                query_embeddings=[self._embed(q)], n_results=min(CANDIDATES, int(mask.sum())),
                 where=where, include=["distances"],
             )
             for rank, (cid, dist) in enumerate(zip(res["ids"][0], res["distances"][0])):
@@ -146,10 +171,20 @@ class Retriever:
             cached = self._clause_terms[clause_id] = frozenset(tokens(normalize(f"{heads} {clause.text}")))
         return cached
 
-    def coverage(self, hit: Hit, terms: tuple[str, ...]) -> float:
+    def matched(self, term: str, words: frozenset[str], partial: bool = True) -> float:
+        """1 if the clause uses the term (or a synonym); else the share of its parts it uses
+        (培训经费 → 培训 + 经费), so compound words people coin still earn partial credit."""
+        if term in words or any(alt in words for alt in SYNONYMS.get(term, ())):
+            return 1.0
+        if not partial:
+            return 0.0
+        parts = [p for p in tokenizer().cut_for_search(term) if len(p) >= 2 and p != term]
+        return sum(p in words for p in parts) / len(parts) if parts else 0.0
+
+    def coverage(self, hit: Hit, terms: tuple[str, ...], partial: bool = True) -> float:
         """IDF-weighted share of the question's content terms found in the hit's clause (with headings)."""
         if not terms:
             return 1.0
         words = self.clause_terms(hit.chunk.clause_id)
         weights = [self.idf(t) for t in terms]
-        return sum(w for t, w in zip(terms, weights) if t in words) / sum(weights)
+        return sum(w * self.matched(t, words, partial) for t, w in zip(terms, weights)) / sum(weights)

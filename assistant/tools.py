@@ -201,7 +201,10 @@ class PolicyTools:
 
         rule = self._rule(name, key)
         n = count(rule)
-        who = f"{raw}教师按{key}计（小学级别参照中学），" if not raw.startswith("中学") and raw != key else ""
+        said = _strip_suffix(raw, "职称", "教师", "的")
+        who = ""
+        if said != key:
+            who = f"{said}教师按{key}计{'（小学级别参照中学）' if said.startswith('小学') else ''}，"
         base = rule.label.rstrip("。")
         y = _fmt(years)
         if periods == 0:
@@ -346,7 +349,7 @@ class PolicyTools:
         per_mille = rule.value("per_mille")
         exact = teachers * per_mille / 1000
         n = math.ceil(exact - 1e-9)  # 配足配齐: round up
-        how = f"{_fmt(exact)}名，不足1名按1名计（配足配齐），" if n != exact else ""
+        how = f"{_fmt(exact)}名，不足1名按1名计（配足配齐），" if n != exact else f"{n}名，"
         return self._result(
             name, [rule], value=n, unit="名",
             conditions={"teachers": teachers, "per_mille": per_mille, "exact": exact},

@@ -76,7 +76,9 @@ class SentenceTransformerEmbedder:
         except Exception as e:
             raise EmbedderError(f"cannot load the model at {path}: {e}") from None
         self.model_id = f"st:{path.resolve().name}:{_dir_fingerprint(path)}"
-        self.dim = int(self._model.get_sentence_embedding_dimension())
+        # sentence-transformers 6 renamed the method (the old name warns and will go away).
+        get_dim = getattr(self._model, "get_embedding_dimension", None) or self._model.get_sentence_embedding_dimension
+        self.dim = int(get_dim())
         # e5-family models were trained with prefixes; others must not get them.
         e5 = "e5" in path.name.lower()
         self._qp, self._pp = ("query: ", "passage: ") if e5 else ("", "")

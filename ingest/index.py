@@ -166,6 +166,9 @@ def ingest(
                 old_docs = {}
 
         files, scopes = _collect(paths, report)
+        for missing, msg in report.failed:  # a mistyped path must be reported, not just counted
+            log(f"skip {missing}: {msg}")
+        moved = False
         new_docs = dict(old_docs)
         new_clauses = dict(old_clauses)
         new_chunks = dict(old_chunks)
@@ -185,6 +188,11 @@ def ingest(
                 h = content_hash(f)
                 if doc_id in old_docs and old_docs[doc_id]["content_hash"] == h:
                     report.unchanged.append(doc_id)
+                    if Path(old_docs[doc_id]["source_path"]).resolve() != f.resolve():
+                        # Same content in a new place (a moved or copied corpus): record where it
+                        # is now, or deleting it from there would never remove it from the index.
+                        new_docs[doc_id] = dict(old_docs[doc_id], source_path=str(f))
+                        moved = True
                     continue
                 parsed = process_file(f, doc_id)
             except BadDocumentError as e:
@@ -209,7 +217,7 @@ def ingest(
                 report.removed.append(doc_id)
                 new_docs.pop(doc_id), new_clauses.pop(doc_id, None), new_chunks.pop(doc_id, None)
 
-        if not report.changed and not rebuild and gen and old_spec == embedder_spec and old_docs:
+        if not report.changed and not moved and not rebuild and gen and old_spec == embedder_spec and old_docs:
             report.generation = gen.name
             report.seconds = time.monotonic() - t0
             return report

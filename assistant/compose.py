@@ -31,7 +31,7 @@ def _strip_marker(sentence: str) -> str:
 
 def pick_sentences(clause: Clause, terms: tuple[str, ...], question: str, limit: int = 2,
                    weight=len, pattern: str | None = None) -> list[str]:
-    """The clause's sentences that best answer the question, in document order.
+    """The clause's sentences that best answer the question, best first.
 
     `weight(term)` scores a matched question term (the retriever passes IDF);
     a sentence matching the question's answer `pattern` (a number of the asked
@@ -56,8 +56,8 @@ def pick_sentences(clause: Clause, terms: tuple[str, ...], question: str, limit:
         covered = {t for t in terms if t in normalize(best[0][2])}
         if any(t in normalize(best[1][2]) and t not in covered for t in terms) or best[1][0] == best[0][0]:
             chosen.append(best[1])
-    out = []
-    for _, _, s in sorted(chosen, key=lambda x: x[1]):
+    out = []  # best first: the first one becomes the citation's quote
+    for _, _, s in chosen:
         s = _strip_marker(s) if _strip_marker(s) else s
         out.append(s[:MAX_QUOTE])
     return out

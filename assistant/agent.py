@@ -141,7 +141,7 @@ class Assistant:
                                         weight=self.retriever.idf, pattern=q.answer_pattern)
             citations.append(self.store.citation(clause, qs[0]))
         text = compose.frame_fact(citations[: len(picked)], quotes)
-        keep = [x for qs in quotes for x in qs]
+        keep = [compose.display(x) for qs in quotes for x in qs]
         return Answer(compose.in_script(text, q.script, keep), True, tuple(citations), script=q.script)
 
     def _tool(self, q: Query, r, regions: list[str] | None) -> Answer | None:
@@ -163,7 +163,7 @@ class Assistant:
             text = f"{result.explanation}\n" + "\n".join(lines)
         if result.citations:
             c = result.citations[0]
-            text += f"\n依据：{c.region}《{c.title}》第{c.clause}条：“{c.quote}”[1]"
+            text += f"\n依据：{c.region}《{c.title}》{compose.clause_ref(c.clause)}：“{c.quote}”[1]"
         return Answer(compose.in_script(text, q.script, [c.quote for c in result.citations]),
                       bool(result.citations), tuple(result.citations),
                       (call,), q.script)
@@ -175,7 +175,8 @@ class Assistant:
         for row in rows:
             if row.found:
                 citations.append(row.citation)
-                lines.append(f"- {row.region}（第{row.citation.clause}条）：“{row.requirement}”[{len(citations)}]")
+                ref = compose.clause_ref(row.citation.clause)
+                lines.append(f"- {row.region}（{ref}）：“{row.requirement}”[{len(citations)}]")
             else:
                 lines.append(f"- {row.region}：{NOT_SET}（该地区文件未提及）")
         found = any(r.found for r in rows)

@@ -20,8 +20,24 @@ HAS_NUMBER = re.compile(r"[0-9０-９]|[一二两三四五六七八九十百千�
 MAX_QUOTE = 160
 
 
+LIST_TAIL = 240  # how much of a list may follow a sentence that introduces it ("领导小组：")
+
+
 def sentences(text: str) -> list[str]:
-    return [m.group().strip() for m in _SENT.finditer(text) if m.group().strip()]
+    """Sentences of `text`; one that ends with a colon keeps the list lines after it,
+    so "成立领导小组：" is quoted together with its members (still one verbatim span)."""
+    out = []
+    spans = [m.span() for m in _SENT.finditer(text) if m.group().strip()]
+    i = 0
+    while i < len(spans):
+        start, end = spans[i]
+        i += 1
+        if text[start:end].rstrip().endswith((":", "：")):
+            while i < len(spans) and spans[i][1] - start <= LIST_TAIL and "。" not in text[spans[i][0]:spans[i][1]]:
+                end = spans[i][1]
+                i += 1
+        out.append(text[start:end].strip())
+    return out
 
 
 def _strip_marker(sentence: str) -> str:
@@ -59,7 +75,7 @@ def pick_sentences(clause: Clause, terms: tuple[str, ...], question: str, limit:
     out = []  # best first: the first one becomes the citation's quote
     for _, _, s in chosen:
         s = _strip_marker(s) if _strip_marker(s) else s
-        out.append(s[:MAX_QUOTE])
+        out.append(s[: max(MAX_QUOTE, LIST_TAIL)] if s.count("\n") else s[:MAX_QUOTE])
     return out
 
 
@@ -73,12 +89,24 @@ def in_script(text: str, script: str, keep: tuple[str, ...] | list[str] = ()) ->
     return out
 
 
+def display(quote: str) -> str:
+    """A quote as shown inside an answer sentence: list lines joined, runs of spaces collapsed.
+    The citation keeps the verbatim span."""
+    lines = [" ".join(line.replace("\u3000", " ").replace("\u00a0", " ").split()) for line in quote.splitlines()]
+    return "；".join(line for line in lines if line)
+
+
+def clause_ref(path: str) -> str:
+    """三(二)4 → 第三(二)4条; 前言 and part labels (保障措施·二) read as they are."""
+    return f"第{path}条" if path[:1] in "一二三四五六七八九十" or path[:1].isdigit() else path
+
+
 def frame_fact(citations: list[Citation], quotes: list[list[str]]) -> str:
-    """"清远市《…》三(一)1规定：“…”" — one line per cited clause."""
+    """"清远市《…》第三(一)1条规定：“…”" — one line per cited clause."""
     lines = []
     for n, (c, qs) in enumerate(zip(citations, quotes), 1):
-        quoted = "……".join(qs)
-        lines.append(f"{c.region}《{c.title}》第{c.clause}条规定：“{quoted}”[{n}]")
+        quoted = "……".join(display(q) for q in qs)
+        lines.append(f"{c.region}《{c.title}》{clause_ref(c.clause)}规定：“{quoted}”[{n}]")
     return "\n".join(lines)
 
 
@@ -87,7 +115,7 @@ def frame_not_found(question_topic: str, scope: list[str] | None, elsewhere: lis
     where = "、".join(scope) if scope else "现有文件"
     msg = f"{where}的政策文件中没有找到关于“{question_topic}”的规定。"
     if elsewhere:
-        others = "；".join(f"{c.region}《{c.title}》第{c.clause}条" for c in elsewhere)
+        others = "；".join(f"{c.region}《{c.title}》{clause_ref(c.clause)}" for c in elsewhere)
         msg += f"相关规定只见于其他地区：{others}（仅适用于该地区）。"
     msg += f"本库收录：{'、'.join(covered)}。"
     return msg

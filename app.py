@@ -1,0 +1,669 @@
+"""The web app: chat with citations, city comparison, document browser and upload.
+
+    python app.py [--host 127.0.0.1] [--port 7860] [--data-dir DIR] [--corpus DIR]
+
+Environment (read here only): ZHENGCE_HOST, ZHENGCE_PORT, ZHENGCE_DATA_DIR and
+everything `ingest.settings.Settings.from_env` reads (embedder, Chroma, LLM).
+If the data directory has no index yet, the app starts at once and builds it
+from corpus/ in the background, showing the progress at the top of the page.
+
+API (gradio_client): `/ask` (question, regions, script) -> the JSON contract of
+`Answer.to_json()` (plus "error" when the request was refused), `/compare`
+(topic, regions) -> one row dict per region, `/documents` -> the document list.
+"""
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import html
+import os
+import re
+import shutil
+import sys
+import tempfile
+import threading
+import time
+import traceback
+from pathlib import Path
+from typing import Any
+
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # offline: no telemetry calls
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+import gradio as gr  # noqa: E402
+
+from ingest.errors import BadDocumentError, IndexMissingError, UsageError, ZhengceError  # noqa: E402
+from ingest.settings import Settings  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent
+CORPUS = ROOT / "corpus"
+UPLOAD_TYPES = [".txt", ".md", ".html", ".htm", ".docx", ".pdf"]
+MAX_UPLOAD_BYTES = 5 * 1024 * 1024
+SCRIPTS = {"simplified", "traditional"}
+
+TEACHER_EXAMPLES = [
+    "我是中学一级教师，5年内要参加几项课题研究？",
+    "学校领导一学年要听多少节课？",
+    "我们学校30个班，要不要建名师工作室？",
+]
+BUREAU_EXAMPLES = [
+    "比较清远和随州的教师培训经费规定",
+    "哪些城市提到集团化办学？",
+    "清远市教研员配备比例是多少？",
+]
+TOOL_LABELS = {
+    "research_quota": "课题研究数量",
+    "observation_quota": "听课节数",
+    "budget_floors": "经费下限",
+    "research_staff": "教研员配备",
+    "studio_required": "名师工作室",
+    "experimental_school_priority": "实验校",
+    "meeting_frequency": "会议频次",
+    "expert_count": "专家人数",
+    "mentor_count": "导师人数",
+    "staffing_review_year": "编制核定",
+}
+
+
+class NotReady(ZhengceError):
+    """The index is still being built."""
+
+
+# ---------------------------------------------------------------------------
+# The shared service: one Assistant for all sessions, swapped under a lock.
+# ---------------------------------------------------------------------------
+class Service:
+    def __init__(self, settings: Settings, corpus: Path = CORPUS, use_llm: bool = True):
+        self.settings = settings
+        self.corpus = Path(corpus)
+        self.use_llm = use_llm
+        self._assistant = None
+        self._swap = threading.Lock()  # guards loading/replacing the Assistant
+        self._ingest = threading.Lock()  # one upload at a time (ingest also holds a file lock)
+        self.progress: tuple[float, str] = (0.0, "")
+        self.error: str | None = None
+
+    @property
+    def data_dir(self) -> Path:
+        return Path(self.settings.data_dir)
+
+    @property
+    def ready(self) -> bool:
+        return self._assistant is not None
+
+    # ---- start-up -------------------------------------------------------
+    def start(self) -> None:
+        from ingest.index import current_generation
+
+        if current_generation(self.data_dir) is not None:
+            try:
+                self.reload()
+            except ZhengceError as e:
+                self.error = str(e)
+                log(f"error: {e}")
+                return
+            threading.Thread(target=self._warm, daemon=True).start()
+        else:
+            threading.Thread(target=self._build, daemon=True, name="zhengce-build").start()
+
+    def _build(self) -> None:
+        from ingest.embed import load_embedder
+        from ingest.index import ingest
+
+        spec = self.settings.embedder
+        self.progress = (0.0, "正在读取文件")
+        log(f"no index in {self.data_dir}: building it from {self.corpus} …")
+        try:
+            report = ingest([self.corpus], self.data_dir, lambda: load_embedder(spec), spec,
+                            progress=self._on_progress, log=log,
+                            chroma_host=self.settings.chroma_host, chroma_port=self.settings.chroma_port)
+            if not (report.added or report.updated or report.unchanged):
+                raise IndexMissingError(f"no policy documents could be read from {self.corpus} ({report.summary()})")
+            log(f"index built: {report.summary()} ({report.seconds:.1f} s)")
+            self.progress = (1.0, "正在加载")
+            self.reload()
+            self._warm()
+        except ZhengceError as e:
+            self.error = str(e)
+            log(f"error: {e}")
+        except Exception as e:  # never leave the page spinning forever
+            self.error = f"{type(e).__name__}: {e}"
+            traceback.print_exc()
+
+    def _on_progress(self, frac: float, msg: str) -> None:
+        self.progress = (float(frac), msg)
+
+    def _warm(self) -> None:
+        """Load the segmenter, BM25 and the vector index before the first user waits for them."""
+        try:
+            a = self.get()
+            getattr(a, "base", a).ask("学校领导每学期听课多少节？")
+        except Exception as e:  # warming is best-effort
+            log(f"warm-up failed: {type(e).__name__}: {e}")
+
+    # ---- access ---------------------------------------------------------
+    def get(self):
+        """The live Assistant; reloads it if the index changed on disk (an upload, `python -m ingest`)."""
+        a = self._assistant
+        if a is None:
+            if self.error:
+                raise IndexMissingError(self.error)
+            frac, msg = self.progress
+            raise NotReady(f"索引正在建立（{frac:.0%}），请稍候再试")
+        from ingest.index import current_generation
+
+        gen = current_generation(self.data_dir)
+        if gen is not None and gen.name != a.store.generation.name:
+            a = self.reload()
+        return a
+
+    def reload(self):
+        from assistant.__main__ import load
+
+        with self._swap:
+            a = load(self.settings, use_llm=self.use_llm)
+            self._assistant = a
+            self.error = None
+        return a
+
+    # ---- upload ---------------------------------------------------------
+    def add_upload(self, src: Path, original_name: str, progress=None) -> str:
+        """Ingest one uploaded file under a safe name in <data dir>/uploads/; return a status line."""
+        from ingest.embed import load_embedder
+        from ingest.index import ingest
+        from ingest.loaders import doc_id_for
+        from ingest.pipeline import process_file
+
+        src = Path(src)
+        size = src.stat().st_size
+        if size > MAX_UPLOAD_BYTES:
+            raise BadDocumentError(f"文件太大（{size / 1024 / 1024:.1f} MB，上限 {MAX_UPLOAD_BYTES // 1024 // 1024} MB）")
+        if size == 0:
+            raise BadDocumentError("文件是空的")
+        name = safe_filename(original_name)
+        store = self.get().store
+        uploads = self.data_dir / "uploads"
+        dest = uploads / name
+        doc_id = doc_id_for(dest)
+        clash = store.docs.get(doc_id)
+        if clash is not None and Path(clash.source_path).resolve().parent != uploads.resolve():
+            # Never let an upload replace a corpus document that happens to share its name.
+            dest = uploads / f"{dest.stem}_upload{dest.suffix}"
+            doc_id = doc_id_for(dest)
+        with self._ingest:
+            staging = Path(tempfile.mkdtemp(prefix="incoming-", dir=self._staging_root()))
+            try:
+                staged = staging / dest.name
+                shutil.copyfile(src, staged)
+                if progress:
+                    progress(0.05, "正在解析文件")
+                process_file(staged, doc_id)  # BadDocumentError here: nothing was changed
+                uploads.mkdir(parents=True, exist_ok=True)
+                existed = dest.exists()
+                backup = staging / (dest.name + ".previous")
+                if existed:
+                    shutil.copyfile(dest, backup)
+                os.replace(staged, dest)
+                spec = self.settings.embedder
+                report = ingest([dest], self.data_dir, lambda: load_embedder(spec), spec,
+                                progress=(lambda f, m: progress(0.1 + 0.8 * f, m)) if progress else None,
+                                log=log, chroma_host=self.settings.chroma_host,
+                                chroma_port=self.settings.chroma_port)
+                if report.failed:
+                    if existed:
+                        os.replace(backup, dest)
+                    else:
+                        dest.unlink(missing_ok=True)
+                    raise BadDocumentError(report.failed[0][1])
+            finally:
+                shutil.rmtree(staging, ignore_errors=True)
+            if progress:
+                progress(0.95, "正在重新加载索引")
+            a = self.reload()
+        doc = a.store.docs.get(doc_id)
+        if doc is None:
+            raise BadDocumentError("the file was read but no document was indexed")
+        verb = "已更新" if report.updated else ("已导入" if report.added else "内容未变，无需重新导入")
+        return (f"✅ {verb}：《{doc.meta.title}》（地区：{doc.meta.region}，{doc.clause_count} 个条款，"
+                f"文件名 {dest.name}）。现在就可以在问答中检索到它。")
+
+    def _staging_root(self) -> Path:
+        root = self.data_dir / "uploads" / ".incoming"
+        root.mkdir(parents=True, exist_ok=True)
+        return root
+
+
+def safe_filename(name: str) -> str:
+    """A file name for an upload: no directories, only [\\w.-], a supported extension."""
+    base = re.split(r"[\\/]", str(name or ""))[-1]
+    stem, dot, ext = base.rpartition(".")
+    if not dot:
+        stem, ext = base, ""
+    ext = "." + ext.lower()
+    if ext not in UPLOAD_TYPES:
+        raise BadDocumentError(f"不支持的文件类型 '{ext if ext != '.' else base}'（支持 {' '.join(UPLOAD_TYPES)}）")
+    stem = re.sub(r"[^\w.-]+", "_", stem).strip("._-")[:60].strip("._-") or "upload"
+    return stem + ext
+
+
+def log(msg: str) -> None:
+    print(msg, file=sys.stderr, flush=True)
+
+
+# ---------------------------------------------------------------------------
+# Rendering
+# ---------------------------------------------------------------------------
+def esc(s: Any) -> str:
+    return html.escape(str(s), quote=False)
+
+
+def highlight(text: str, quote: str) -> str:
+    """The clause text, HTML-escaped, with the quoted words wrapped in <mark>."""
+    i = text.find(quote) if quote else -1
+    if i < 0:
+        return esc(text)
+    return f"{esc(text[:i])}<mark>{esc(quote)}</mark>{esc(text[i + len(quote):])}"
+
+
+def citation_label(n: int, c) -> str:
+    return f"[{n}] {c.region} {c.clause} 《{c.title}》"
+
+
+def render_answer(answer) -> str:
+    parts = [esc(answer.answer).strip()]
+    if answer.note:
+        parts.append(f"*（{esc(answer.note)}）*")
+    if answer.citations:
+        lines = [f"[{n}] {esc(c.region)}《{esc(c.title)}》{esc(c.clause)}：“{esc(c.quote)}”"
+                 for n, c in enumerate(answer.citations, 1)]
+        parts.append("**出处**（点击下方的引用可查看条款全文）\n" + "\n".join(lines))
+    for t in answer.tool_calls:
+        parts.append(render_tool_call(t))
+    return "\n\n".join(parts)
+
+
+def _kv(d: dict) -> str:
+    return "，".join(f"{esc(k)} = {esc(v)}" for k, v in d.items() if v not in (None, "", [], {})) or "（无）"
+
+
+def render_tool_call(t) -> str:
+    r = t.result or {}
+    label = TOOL_LABELS.get(t.name, t.name)
+    rows = [f"<b>工具</b>：{esc(label)}（<code>{esc(t.name)}</code>）", f"<b>输入</b>：{_kv(t.args)}"]
+    for c in r.get("citations") or []:
+        rows.append(f"<b>规则</b>：{esc(c['region'])}《{esc(c['title'])}》{esc(c['clause'])}：“{esc(c['quote'])}”")
+    if r.get("conditions"):
+        rows.append(f"<b>条件</b>：{_kv(r['conditions'])}")
+    if r.get("ok"):
+        value = r.get("value")
+        value = {True: "是", False: "否"}.get(value, value) if isinstance(value, bool) else value
+        rows.append(f"<b>结果</b>：{esc(value)}{esc(r.get('unit') or '')}")
+    elif r.get("error"):
+        rows.append(f"<b>结果</b>：无法计算（{esc(r['error'])}）")
+    else:
+        rows.append("<b>结果</b>：缺少条件，见上方选项")
+    if r.get("explanation"):
+        rows.append(f"<b>说明</b>：{esc(r['explanation'])}")
+    return "<details class=\"calc\"><summary>计算过程</summary>" + "<br>".join(rows) + "</details>"
+
+
+def render_clause(store, doc_id: str, clause_id: str, path: str, quote: str = "") -> str:
+    clause = store.clauses.get(clause_id) if clause_id else None
+    if clause is None:
+        clause = store.clause(doc_id, path)
+    doc = store.docs.get(doc_id)
+    if clause is None or doc is None:
+        return ("<div class='clause-card'>这条引用的文件已更新或被移除，无法显示原文；"
+                f"引文：“{esc(quote)}”</div>")
+    crumbs = []
+    for p in clause.parents:
+        parent = store.clause(doc_id, p)
+        crumbs.append(f"{esc(p)} {esc(parent.heading) if parent else ''}".strip())
+    meta = doc.meta
+    extra = " · ".join(esc(x) for x in (meta.issuer, meta.doc_number, meta.date) if x)
+    return (
+        "<div class='clause-card'>"
+        f"<div class='clause-title'>《{esc(meta.title)}》</div>"
+        f"<div class='clause-meta'>地区：{esc(meta.region)}{' · ' + extra if extra else ''}</div>"
+        f"<div class='clause-path'>条款：<b>{esc(clause.path)}</b> {esc(clause.heading)}"
+        + (f"<span class='crumbs'>（{' › '.join(crumbs)}）</span>" if crumbs else "")
+        + "</div>"
+        f"<div class='clause-text'>{highlight(clause.text, quote)}</div>"
+        "</div>"
+    )
+
+
+def error_html(msg: str) -> str:
+    return f"<div class='clause-card'>{esc(msg)}</div>"
+
+
+# ---------------------------------------------------------------------------
+# Handlers
+# ---------------------------------------------------------------------------
+def friendly(e: Exception) -> str:
+    if isinstance(e, ZhengceError):
+        return str(e)
+    traceback.print_exc()
+    return f"内部错误（{type(e).__name__}），请稍后重试或换一种问法。"
+
+
+def _script(value: str | None) -> str | None:
+    return value if value in SCRIPTS else None
+
+
+def build(service: Service) -> gr.Blocks:
+    from assistant.agent import ChatState
+    from assistant.compare import NOT_SET, TOPICS, to_csv
+    from assistant.compare import compare as run_compare
+
+    def regions_now() -> list[str]:
+        return service.get().store.regions if service.ready else []
+
+    def doc_rows() -> list[list]:
+        if not service.ready:
+            return []
+        return [[d["title"], d["region"], d["issuer"] or "", d["date"] or "", d["doc_number"] or "", d["clauses"]]
+                for d in service.get().store.summary()]
+
+    def doc_choices() -> list[tuple[str, str]]:
+        if not service.ready:
+            return []
+        return [(f"{d['region']}｜{d['title']}", d["doc_id"]) for d in service.get().store.summary()]
+
+    def status_html() -> str:
+        if service.ready:
+            store = service.get().store
+            return (f"<div class='status ok'>已加载 {len(store.docs)} 份文件、{len(store.clauses)} 个条款 · "
+                    f"地区：{esc('、'.join(store.regions))}</div>")
+        if service.error:
+            return f"<div class='status err'>索引不可用：{esc(service.error)}</div>"
+        frac, msg = service.progress
+        return (f"<div class='status busy'>首次启动：正在从 corpus/ 建立索引（{frac:.0%} {esc(msg)}），"
+                f"完成后即可提问。<br><progress value='{frac:.3f}' max='1'></progress></div>")
+
+    # ---- chat ----
+    def submit(question: str, history: list):
+        question = (question or "").strip()
+        history = list(history or [])
+        if question:
+            history.append({"role": "user", "content": question})
+        return "", question, history
+
+    def respond(question: str, history: list, state: ChatState | None, regions: list[str] | None,
+                script: str | None):
+        history = list(history or [])
+        state = state if isinstance(state, ChatState) else ChatState()
+        try:
+            answer = service.get().ask(question, regions or None, state=state, script=_script(script))
+        except Exception as e:
+            history.append({"role": "assistant", "content": f"⚠️ {esc(friendly(e))}"})
+            return history, state, [], gr.update(choices=[], value=None), \
+                "<div class='clause-card hint'>没有可查看的引用。</div>"
+        history.append({"role": "assistant", "content": render_answer(answer)})
+        cites = [dataclasses.asdict(c) for c in answer.citations]
+        choices = [(citation_label(n, c), str(n - 1)) for n, c in enumerate(answer.citations, 1)]
+        hint = ("<div class='clause-card hint'>点击上面的引用，查看条款全文（引文以黄色标出）。</div>" if cites
+                else "<div class='clause-card hint'>这个回答没有引用。</div>")
+        return history, state, cites, gr.update(choices=choices, value=None), hint
+
+    def show_citation(choice: str | None, cites: list[dict]):
+        if choice is None or not cites:
+            return gr.update()
+        try:
+            c = cites[int(choice)]
+            return render_clause(service.get().store, c["doc_id"], c.get("clause_id", ""), c["clause"], c["quote"])
+        except (IndexError, ValueError):
+            return error_html("这条引用已失效，请重新提问。")
+        except Exception as e:
+            return error_html(friendly(e))
+
+    def clear():
+        return [], ChatState(), [], gr.update(choices=[], value=None), \
+            "<div class='clause-card hint'>提问后，回答中的引用会列在这里。</div>", ""
+
+    # ---- compare ----
+    def compare_ui(topic: str, regions: list[str] | None):
+        try:
+            topic = (topic or "").strip()
+            if not topic:
+                raise UsageError("请选择或输入一个对比主题，例如 教师培训经费")
+            a = service.get()
+            scope = a.store.check_regions(regions or None)
+            rows = run_compare(a.retriever, topic, scope)
+        except Exception as e:
+            return gr.update(value=None), None, f"⚠️ {esc(friendly(e))}"
+        table = [[r.region, r.requirement, r.citation.clause if r.citation else "",
+                  r.citation.title if r.citation else ""] for r in rows]
+        slug = re.sub(r"[^\w-]+", "_", topic)[:40]
+        out = Path(tempfile.mkdtemp(prefix="zhengce-csv-")) / f"对比_{slug}.csv"
+        out.write_text(to_csv(rows), encoding="utf-8-sig")  # BOM: Excel opens the Chinese columns right
+        found = sum(r.found for r in rows)
+        msg = f"“{esc(topic)}”：{found}/{len(rows)} 个地区有规定；“{NOT_SET}”表示该地区的文件没有提到。"
+        return gr.update(value=table), str(out), msg
+
+    # ---- documents ----
+    def clause_choices(doc_id: str | None):
+        if not doc_id:
+            return gr.update(choices=[], value=None), "<div class='clause-card hint'>请先选择一份文件。</div>"
+        try:
+            store = service.get().store
+            items = [("　" * (c.level - 1) + ("└ " if c.level > 1 else "") + f"{c.path}  {c.heading}", c.clause_id)
+                     for c in store.clauses_of(doc_id)]
+        except Exception as e:
+            return gr.update(choices=[], value=None), error_html(friendly(e))
+        if not items:
+            return gr.update(choices=[], value=None), error_html("这份文件没有识别出条款。")
+        return gr.update(choices=items, value=None), \
+            f"<div class='clause-card hint'>共 {len(items)} 个条款，点击左侧条款查看全文。</div>"
+
+    def show_clause(doc_id: str | None, clause_id: str | None):
+        if not clause_id:
+            return gr.update()
+        try:
+            store = service.get().store
+            c = store.clauses.get(clause_id)
+            if c is None:
+                return error_html("该条款已不在当前索引中，请重新选择文件。")
+            return render_clause(store, c.doc_id, clause_id, c.path)
+        except Exception as e:
+            return error_html(friendly(e))
+
+    def upload(file, progress=gr.Progress()):
+        if not file:
+            return (gr.update(),) * 4 + ("",)
+        path = Path(file if isinstance(file, str) else getattr(file, "name", file))
+        original = getattr(file, "orig_name", None) or path.name
+        try:
+            msg = service.add_upload(path, original, progress)
+        except Exception as e:
+            msg = f"⚠️ 无法导入 {esc(Path(str(original)).name)}：{esc(friendly(e))}（索引没有任何改动）"
+            return (gr.update(),) * 4 + (msg,)
+        regions = regions_now()
+        return (gr.update(value=doc_rows()), gr.update(choices=doc_choices()), gr.update(choices=regions),
+                gr.update(choices=regions), msg)
+
+    # ---- page refresh (start-up progress, data that may have changed since start) ----
+    def refresh():
+        regions = regions_now()
+        return (status_html(), gr.Timer(active=not service.ready and not service.error),
+                gr.update(choices=regions), gr.update(choices=regions),
+                gr.update(value=doc_rows()), gr.update(choices=doc_choices()))
+
+    # ---- API (gradio_client) ----
+    def api_ask(question: str, regions: list[str] | None = None, script: str | None = None) -> dict:
+        """Answer one question. Returns the Answer JSON contract; on a refused request also "error"."""
+        try:
+            return service.get().ask(question, regions or None, script=_script(script)).to_json()
+        except Exception as e:
+            msg = friendly(e)
+            return {"answer": msg, "found": False, "citations": [], "tool_calls": [],
+                    "script": _script(script) or "simplified", "error": msg}
+
+    def api_compare(topic: str, regions: list[str] | None = None) -> list[dict]:
+        """Compare a topic across regions: one row per region (地区/规定/条款/文件/原文)."""
+        if not (topic or "").strip():
+            raise gr.Error("the topic is empty; e.g. 教师培训经费")
+        try:
+            a = service.get()
+            return [r.as_dict() for r in run_compare(a.retriever, topic.strip(), a.store.check_regions(regions or None))]
+        except ZhengceError as e:
+            raise gr.Error(str(e)) from None
+
+    def api_documents() -> list[dict]:
+        """The indexed documents (title, region, issuer, date, doc number, clause count)."""
+        try:
+            return service.get().store.summary()
+        except ZhengceError as e:
+            raise gr.Error(str(e)) from None
+
+    regions0 = regions_now()
+    with gr.Blocks(title="政策问答 · 教育政策引用助手", analytics_enabled=False) as demo:
+        gr.Markdown("## 教育政策问答\n回答只来自已收录的政策原文，每句结论都标注出处 [1] [2]，可点开核对条款全文。")
+        status = gr.HTML(status_html(), elem_id="status")
+        timer = gr.Timer(1.0, active=not service.ready)
+        with gr.Tabs():
+            with gr.Tab("问答", id="chat"):
+                with gr.Row():
+                    with gr.Column(scale=3):
+                        chatbot = gr.Chatbot(label="对话", height=460, elem_id="chatbot", buttons=["copy"],
+                                             feedback_options=None, group_consecutive_messages=False,
+                                             placeholder="请在下方输入问题，或点击示例问题。")
+                        with gr.Row():
+                            box = gr.Textbox(placeholder="输入问题，例如：学校领导一学年要听多少节课？", show_label=False,
+                                             scale=5, elem_id="question", lines=1, max_lines=4, submit_btn=False)
+                            send = gr.Button("提问", variant="primary", scale=1, elem_id="send", min_width=80)
+                        with gr.Row(elem_classes="examples"):
+                            gr.Markdown("**教师常问：**", elem_classes="ex-label")
+                            teacher_btns = [gr.Button(q, size="sm", elem_classes="ex") for q in TEACHER_EXAMPLES]
+                        with gr.Row(elem_classes="examples"):
+                            gr.Markdown("**教育局常问：**", elem_classes="ex-label")
+                            bureau_btns = [gr.Button(q, size="sm", elem_classes="ex") for q in BUREAU_EXAMPLES]
+                    with gr.Column(scale=1, min_width=220):
+                        region_dd = gr.Dropdown(choices=regions0, value=[], multiselect=True, label="地区范围",
+                                                info="不选 = 全部地区", elem_id="regions")
+                        script_radio = gr.Radio([("跟随提问", "auto"), ("简体", "simplified"), ("繁體", "traditional")],
+                                                value="auto", label="回答字体 简/繁", elem_id="script")
+                        clear_btn = gr.Button("新对话", size="sm")
+                gr.Markdown("#### 引用原文")
+                cite_radio = gr.Radio(choices=[], label="本回答的引用（点击查看条款全文）", elem_id="citations",
+                                      elem_classes="cite-list")
+                cite_panel = gr.HTML("<div class='clause-card hint'>提问后，回答中的引用会列在这里。</div>",
+                                     elem_id="clause-panel")
+                chat_state = gr.State(ChatState())
+                cites_state = gr.State([])
+                pending = gr.State("")
+
+            with gr.Tab("对比", id="compare"):
+                gr.Markdown("选择一个主题和若干城市，逐市列出原文规定；文件没有提到的记为“未规定”。")
+                with gr.Row():
+                    topic_dd = gr.Dropdown(choices=list(TOPICS), value=TOPICS[0], allow_custom_value=True,
+                                           label="对比主题（可输入其他主题）", elem_id="topic", scale=2)
+                    cmp_regions = gr.CheckboxGroup(choices=regions0, value=[], label="城市（不选 = 全部）",
+                                                   elem_id="compare-regions", scale=3)
+                    cmp_btn = gr.Button("对比", variant="primary", elem_id="compare-btn", scale=1)
+                cmp_msg = gr.Markdown("", elem_id="compare-msg")
+                cmp_table = gr.Dataframe(headers=["地区", "规定", "条款", "文件"], value=None, interactive=False,
+                                         wrap=True, elem_id="compare-table", column_widths=["10%", "56%", "10%", "24%"])
+                cmp_file = gr.File(label="下载 CSV", interactive=False, elem_id="compare-csv")
+
+            with gr.Tab("文件", id="docs"):
+                doc_table = gr.Dataframe(headers=["标题", "地区", "发文机关", "日期", "文号", "条款数"],
+                                         value=doc_rows(), interactive=False, wrap=True, elem_id="doc-table")
+                with gr.Row():
+                    with gr.Column(scale=2):
+                        doc_dd = gr.Dropdown(choices=doc_choices(), value=None, label="选择文件，浏览条款",
+                                             elem_id="doc-picker")
+                        clause_radio = gr.Radio(choices=[], label="条款目录", elem_id="clause-tree",
+                                                elem_classes="clause-tree")
+                    with gr.Column(scale=3):
+                        clause_panel = gr.HTML("<div class='clause-card hint'>请先选择一份文件。</div>",
+                                               elem_id="doc-clause")
+                gr.Markdown(f"#### 上传文件\n支持 {' '.join(UPLOAD_TYPES)}，单个文件不超过 "
+                            f"{MAX_UPLOAD_BYTES // 1024 // 1024} MB。导入后立即可以检索。"
+                            "文件名和地区取自文件内容（如“××市教育局关于……”）。")
+                up_file = gr.File(label="上传政策文件", file_types=UPLOAD_TYPES, type="filepath", elem_id="upload")
+                up_msg = gr.Markdown("", elem_id="upload-msg")
+
+        # ---- wiring ----
+        ui = dict(api_visibility="private")
+        answer_io = dict(fn=respond, inputs=[pending, chatbot, chat_state, region_dd, script_radio],
+                         outputs=[chatbot, chat_state, cites_state, cite_radio, cite_panel],
+                         show_progress_on=[chatbot], **ui)
+        for trigger in (box.submit, send.click):
+            trigger(submit, [box, chatbot], [box, pending, chatbot], queue=False, **ui).then(**answer_io)
+        for b in teacher_btns + bureau_btns:
+            b.click(lambda q=b.value: q, None, box, queue=False, **ui).then(
+                submit, [box, chatbot], [box, pending, chatbot], queue=False, **ui).then(**answer_io)
+        cite_radio.change(show_citation, [cite_radio, cites_state], cite_panel, **ui)
+        clear_btn.click(clear, None, [chatbot, chat_state, cites_state, cite_radio, cite_panel, pending],
+                        queue=False, **ui)
+
+        cmp_btn.click(compare_ui, [topic_dd, cmp_regions], [cmp_table, cmp_file, cmp_msg], **ui)
+        doc_dd.change(clause_choices, doc_dd, [clause_radio, clause_panel], **ui)
+        clause_radio.change(show_clause, [doc_dd, clause_radio], clause_panel, **ui)
+        up_file.upload(upload, up_file, [doc_table, doc_dd, region_dd, cmp_regions, up_msg], **ui)
+
+        refresh_out = [status, timer, region_dd, cmp_regions, doc_table, doc_dd]
+        timer.tick(refresh, None, refresh_out, show_progress="hidden", **ui)
+        demo.load(refresh, None, refresh_out, show_progress="hidden", **ui)
+
+        gr.api(api_ask, api_name="ask")
+        gr.api(api_compare, api_name="compare")
+        gr.api(api_documents, api_name="documents")
+    return demo
+
+
+CSS = """
+#status .status { font-size: 0.9em; padding: 4px 8px; border-radius: 6px; }
+#status .ok { color: #3b6e3b; background: #eef7ee; }
+#status .busy { color: #7a5b00; background: #fff8e1; }
+#status .err { color: #a40000; background: #fdecea; }
+#status progress { width: 100%; height: 10px; }
+.examples { align-items: center; gap: 6px; flex-wrap: wrap; }
+.examples .ex-label { flex: 0 0 auto !important; min-width: 0 !important; }
+.examples .ex { flex: 0 1 auto !important; min-width: 0 !important; }
+.clause-card { border: 1px solid var(--border-color-primary); border-radius: 8px; padding: 12px 14px;
+               background: var(--background-fill-secondary); line-height: 1.7; }
+.clause-card.hint { color: var(--body-text-color-subdued); }
+.clause-title { font-weight: 600; font-size: 1.05em; }
+.clause-meta, .crumbs { color: var(--body-text-color-subdued); font-size: 0.9em; }
+.clause-text { white-space: pre-wrap; margin-top: 8px; }
+.clause-text mark { background: #ffe066; padding: 0 2px; border-radius: 2px; }
+.cite-list .wrap { flex-direction: column; align-items: flex-start; }
+.clause-tree .wrap { flex-direction: column; align-items: stretch; max-height: 460px; overflow-y: auto;
+                     flex-wrap: nowrap; }
+.clause-tree label { white-space: pre; }
+details.calc { margin-top: 6px; border-left: 3px solid #9db4d6; padding-left: 8px; }
+details.calc summary { cursor: pointer; font-weight: 600; }
+"""
+
+THEME_FONTS = ["Noto Sans CJK SC", "PingFang SC", "Microsoft YaHei", "WenQuanYi Micro Hei", "sans-serif"]
+
+
+def main(argv: list[str] | None = None) -> int:
+    env = os.environ
+    ap = argparse.ArgumentParser(prog="python app.py", description="Web app for the education-policy assistant.")
+    ap.add_argument("--host", default=env.get("ZHENGCE_HOST") or "127.0.0.1", help="env ZHENGCE_HOST")
+    ap.add_argument("--port", type=int, default=int(env.get("ZHENGCE_PORT") or 7860), help="env ZHENGCE_PORT")
+    ap.add_argument("--data-dir", type=Path, help="index directory (env ZHENGCE_DATA_DIR, default .zhengce)")
+    ap.add_argument("--corpus", type=Path, default=CORPUS, help="documents to index on first start (default corpus/)")
+    ap.add_argument("--no-llm", action="store_true", help="ignore ZHENGCE_LLM_* and answer in retrieval mode")
+    args = ap.parse_args(argv)
+    settings = Settings.from_env(env)
+    if args.data_dir:
+        settings = dataclasses.replace(settings, data_dir=args.data_dir)
+    service = Service(settings, args.corpus, use_llm=not args.no_llm)
+    service.start()
+    demo = build(service)
+    demo.queue(default_concurrency_limit=4, max_size=64)
+    theme = gr.themes.Soft(font=THEME_FONTS, font_mono=["monospace"])
+    t0 = time.monotonic()
+    demo.launch(server_name=args.host, server_port=args.port, share=False, inbrowser=False,
+                max_file_size=MAX_UPLOAD_BYTES, theme=theme, css=CSS, footer_links=["api", "settings"], run_history=False,
+                show_error=False, quiet=False)
+    log(f"stopped after {time.monotonic() - t0:.0f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -396,7 +396,7 @@ def build(service: Service) -> gr.Blocks:
         try:
             answer = service.get().ask(question, regions or None, state=state, script=_script(script))
         except Exception as e:
-            history.append({"role": "assistant", "content": f"⚠️ {esc(friendly(e))}"})
+            history.append({"role": "assistant", "content": f"⚠️ 无法回答：{esc(friendly(e))}"})
             return history, state, [], gr.update(choices=[], value=None), \
                 "<div class='clause-card hint'>没有可查看的引用。</div>"
         history.append({"role": "assistant", "content": render_answer(answer)})
@@ -447,7 +447,8 @@ def build(service: Service) -> gr.Blocks:
             return gr.update(choices=[], value=None), "<div class='clause-card hint'>请先选择一份文件。</div>"
         try:
             store = service.get().store
-            items = [("　" * (c.level - 1) + ("└ " if c.level > 1 else "") + f"{c.path}  {c.heading}", c.clause_id)
+            items = [("　" * (c.level - 1) + ("└ " if c.level > 1 else "")
+                      + (c.path if c.heading in ("", c.path) else f"{c.path}  {c.heading}"), c.clause_id)
                      for c in store.clauses_of(doc_id)]
         except Exception as e:
             return gr.update(choices=[], value=None), error_html(friendly(e))
@@ -470,17 +471,17 @@ def build(service: Service) -> gr.Blocks:
 
     def upload(file, progress=gr.Progress()):
         if not file:
-            return (gr.update(),) * 4 + ("",)
+            return (gr.update(),) * 5 + (None,)
         path = Path(file if isinstance(file, str) else getattr(file, "name", file))
         original = getattr(file, "orig_name", None) or path.name
         try:
             msg = service.add_upload(path, original, progress)
         except Exception as e:
             msg = f"⚠️ 无法导入 {esc(Path(str(original)).name)}：{esc(friendly(e))}（索引没有任何改动）"
-            return (gr.update(),) * 4 + (msg,)
+            return (gr.update(),) * 4 + (msg, None)
         regions = regions_now()
         return (gr.update(value=doc_rows()), gr.update(choices=doc_choices()), gr.update(choices=regions),
-                gr.update(choices=regions), msg)
+                gr.update(choices=regions), msg, None)
 
     # ---- page refresh (start-up progress, data that may have changed since start) ----
     def refresh():
@@ -601,7 +602,8 @@ def build(service: Service) -> gr.Blocks:
         cmp_btn.click(compare_ui, [topic_dd, cmp_regions], [cmp_table, cmp_file, cmp_msg], **ui)
         doc_dd.change(clause_choices, doc_dd, [clause_radio, clause_panel], **ui)
         clause_radio.change(show_clause, [doc_dd, clause_radio], clause_panel, **ui)
-        up_file.upload(upload, up_file, [doc_table, doc_dd, region_dd, cmp_regions, up_msg], **ui)
+        up_file.upload(upload, up_file, [doc_table, doc_dd, region_dd, cmp_regions, up_msg, up_file],
+                       show_progress_on=[up_msg], **ui)
 
         refresh_out = [status, timer, region_dd, cmp_regions, doc_table, doc_dd]
         timer.tick(refresh, None, refresh_out, show_progress="hidden", **ui)

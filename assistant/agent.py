@@ -51,18 +51,9 @@ class Assistant:
 
         return PolicyTools(self.store)
 
-    @cached_property
-    def _place_tagger(self):
-        import jieba.posseg as pseg
-
-        from ingest.segment import tokenizer
-
-        pt = pseg.POSTokenizer(tokenizer())
-        return lambda text: [w.word for w in pt.cut(text) if w.flag == "ns"]
-
     # ------------------------------------------------------------------
     def parse(self, question: str, state: ChatState | None = None) -> Query:
-        q = parse(question, self.store.regions, self._place_tagger)
+        q = parse(question, self.store.regions)
         return q.merged_with(state.last if state else None)
 
     def ask(self, question: str, regions: list[str] | None = None, state: ChatState | None = None,

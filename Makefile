@@ -23,7 +23,9 @@ run: setup
 	$(BIN)/python app.py --host $(HOST) --port $(PORT)
 
 browser-deps:
-	@command -v chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium chromium-driver >/dev/null)
+	@# a CJK font, or screenshots of the Chinese UI show only boxes
+	@(command -v chromium >/dev/null && fc-list :lang=zh | grep -q .) || \
+		(apt-get update -qq && apt-get install -y -qq chromium chromium-driver fonts-wqy-microhei >/dev/null)
 
 test: setup browser-deps
 	$(BIN)/python -m pytest -q

@@ -15,30 +15,25 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import html
 import os
 import re
-import shutil
 import sys
 import tempfile
-import threading
 import time
 import traceback
 from pathlib import Path
-from typing import Any
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # offline: no telemetry calls
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 import gradio as gr  # noqa: E402
 
-from ingest.errors import BadDocumentError, IndexMissingError, UsageError, ZhengceError  # noqa: E402
+from ingest.errors import UsageError, ZhengceError  # noqa: E402
 from ingest.settings import Settings  # noqa: E402
+from assistant.render import esc, citation_label, error_html, render_answer, render_clause  # noqa: E402
+from assistant.service import CORPUS, MAX_UPLOAD_BYTES, UPLOAD_TYPES, Service, log  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent
-CORPUS = ROOT / "corpus"
-UPLOAD_TYPES = [".txt", ".md", ".html", ".htm", ".docx", ".pdf"]
-MAX_UPLOAD_BYTES = 5 * 1024 * 1024
 SCRIPTS = {"simplified", "traditional"}
 
 TEACHER_EXAMPLES = [
@@ -51,290 +46,6 @@ BUREAU_EXAMPLES = [
     "哪些城市提到集团化办学？",
     "清远市教研员配备比例是多少？",
 ]
-TOOL_LABELS = {
-    "research_quota": "课题研究数量",
-    "observation_quota": "听课节数",
-    "budget_floors": "经费下限",
-    "research_staff": "教研员配备",
-    "studio_required": "名师工作室",
-    "experimental_school_priority": "实验校",
-    "meeting_frequency": "会议频次",
-    "expert_count": "专家人数",
-    "mentor_count": "导师人数",
-    "staffing_review_year": "编制核定",
-}
-
-
-class NotReady(ZhengceError):
-    """The index is still being built."""
-
-
-# ---------------------------------------------------------------------------
-# The shared service: one Assistant for all sessions, swapped under a lock.
-# ---------------------------------------------------------------------------
-class Service:
-    def __init__(self, settings: Settings, corpus: Path = CORPUS, use_llm: bool = True):
-        self.settings = settings
-        self.corpus = Path(corpus)
-        self.use_llm = use_llm
-        self._assistant = None
-        self._swap = threading.Lock()  # guards loading/replacing the Assistant
-        self._ingest = threading.Lock()  # one upload at a time (ingest also holds a file lock)
-        self.progress: tuple[float, str] = (0.0, "")
-        self.error: str | None = None
-
-    @property
-    def data_dir(self) -> Path:
-        return Path(self.settings.data_dir)
-
-    @property
-    def ready(self) -> bool:
-        return self._assistant is not None
-
-    # ---- start-up -------------------------------------------------------
-    def start(self) -> None:
-        from ingest.index import current_generation
-
-        if current_generation(self.data_dir) is not None:
-            try:
-                self.reload()
-            except ZhengceError as e:
-                self.error = str(e)
-                log(f"error: {e}")
-                return
-            threading.Thread(target=self._warm, daemon=True).start()
-        else:
-            threading.Thread(target=self._build, daemon=True, name="zhengce-build").start()
-
-    def _build(self) -> None:
-        from ingest.embed import load_embedder
-        from ingest.index import ingest
-
-        spec = self.settings.embedder
-        self.progress = (0.0, "正在读取文件")
-        log(f"no index in {self.data_dir}: building it from {self.corpus} …")
-        try:
-            report = ingest([self.corpus], self.data_dir, lambda: load_embedder(spec), spec,
-                            progress=self._on_progress, log=log,
-                            chroma_host=self.settings.chroma_host, chroma_port=self.settings.chroma_port)
-            if not (report.added or report.updated or report.unchanged):
-                raise IndexMissingError(f"no policy documents could be read from {self.corpus} ({report.summary()})")
-            log(f"index built: {report.summary()} ({report.seconds:.1f} s)")
-            self.progress = (1.0, "正在加载")
-            self.reload()
-            self._warm()
-        except ZhengceError as e:
-            self.error = str(e)
-            log(f"error: {e}")
-        except Exception as e:  # never leave the page spinning forever
-            self.error = f"{type(e).__name__}: {e}"
-            traceback.print_exc()
-
-    def _on_progress(self, frac: float, msg: str) -> None:
-        self.progress = (float(frac), msg)
-
-    def _warm(self) -> None:
-        """Load the segmenter, BM25 and the vector index before the first user waits for them."""
-        try:
-            a = self.get()
-            getattr(a, "base", a).ask("学校领导每学期听课多少节？")
-        except Exception as e:  # warming is best-effort
-            log(f"warm-up failed: {type(e).__name__}: {e}")
-
-    # ---- access ---------------------------------------------------------
-    def get(self):
-        """The live Assistant; reloads it if the index changed on disk (an upload, `python -m ingest`)."""
-        a = self._assistant
-        if a is None:
-            if self.error:
-                raise IndexMissingError(self.error)
-            frac, msg = self.progress
-            raise NotReady(f"索引正在建立（{frac:.0%}），请稍候再试")
-        from ingest.index import current_generation
-
-        gen = current_generation(self.data_dir)
-        if gen is not None and gen.name != a.store.generation.name:
-            a = self.reload()
-        return a
-
-    def reload(self):
-        from assistant.__main__ import load
-
-        with self._swap:
-            a = load(self.settings, use_llm=self.use_llm)
-            self._assistant = a
-            self.error = None
-        return a
-
-    # ---- upload ---------------------------------------------------------
-    def add_upload(self, src: Path, original_name: str, progress=None) -> str:
-        """Ingest one uploaded file under a safe name in <data dir>/uploads/; return a status line."""
-        from ingest.embed import load_embedder
-        from ingest.index import ingest
-        from ingest.loaders import doc_id_for
-        from ingest.pipeline import process_file
-
-        src = Path(src)
-        size = src.stat().st_size
-        if size > MAX_UPLOAD_BYTES:
-            raise BadDocumentError(f"文件太大（{size / 1024 / 1024:.1f} MB，上限 {MAX_UPLOAD_BYTES // 1024 // 1024} MB）")
-        if size == 0:
-            raise BadDocumentError("文件是空的")
-        name = safe_filename(original_name)
-        store = self.get().store
-        uploads = self.data_dir / "uploads"
-        dest = uploads / name
-        doc_id = doc_id_for(dest)
-        clash = store.docs.get(doc_id)
-        if clash is not None and Path(clash.source_path).resolve().parent != uploads.resolve():
-            # Never let an upload replace a corpus document that happens to share its name.
-            dest = uploads / f"{dest.stem}_upload{dest.suffix}"
-            doc_id = doc_id_for(dest)
-        with self._ingest:
-            staging = Path(tempfile.mkdtemp(prefix="incoming-", dir=self._staging_root()))
-            try:
-                staged = staging / dest.name
-                shutil.copyfile(src, staged)
-                if progress:
-                    progress(0.05, "正在解析文件")
-                process_file(staged, doc_id)  # BadDocumentError here: nothing was changed
-                uploads.mkdir(parents=True, exist_ok=True)
-                existed = dest.exists()
-                backup = staging / (dest.name + ".previous")
-                if existed:
-                    shutil.copyfile(dest, backup)
-                os.replace(staged, dest)
-                spec = self.settings.embedder
-                report = ingest([dest], self.data_dir, lambda: load_embedder(spec), spec,
-                                progress=(lambda f, m: progress(0.1 + 0.8 * f, m)) if progress else None,
-                                log=log, chroma_host=self.settings.chroma_host,
-                                chroma_port=self.settings.chroma_port)
-                if report.failed:
-                    if existed:
-                        os.replace(backup, dest)
-                    else:
-                        dest.unlink(missing_ok=True)
-                    raise BadDocumentError(report.failed[0][1])
-            finally:
-                shutil.rmtree(staging, ignore_errors=True)
-            if progress:
-                progress(0.95, "正在重新加载索引")
-            a = self.reload()
-        doc = a.store.docs.get(doc_id)
-        if doc is None:
-            raise BadDocumentError("the file was read but no document was indexed")
-        verb = "已更新" if report.updated else ("已导入" if report.added else "内容未变，无需重新导入")
-        return (f"✅ {verb}：《{doc.meta.title}》（地区：{doc.meta.region}，{doc.clause_count} 个条款，"
-                f"文件名 {dest.name}）。现在就可以在问答中检索到它。")
-
-    def _staging_root(self) -> Path:
-        root = self.data_dir / "uploads" / ".incoming"
-        root.mkdir(parents=True, exist_ok=True)
-        return root
-
-
-def safe_filename(name: str) -> str:
-    """A file name for an upload: no directories, only [\\w.-], a supported extension."""
-    base = re.split(r"[\\/]", str(name or ""))[-1]
-    stem, dot, ext = base.rpartition(".")
-    if not dot:
-        stem, ext = base, ""
-    ext = "." + ext.lower()
-    if ext not in UPLOAD_TYPES:
-        raise BadDocumentError(f"不支持的文件类型 '{ext if ext != '.' else base}'（支持 {' '.join(UPLOAD_TYPES)}）")
-    stem = re.sub(r"[^\w.-]+", "_", stem).strip("._-")[:60].strip("._-") or "upload"
-    return stem + ext
-
-
-def log(msg: str) -> None:
-    print(msg, file=sys.stderr, flush=True)
-
-
-# ---------------------------------------------------------------------------
-# Rendering
-# ---------------------------------------------------------------------------
-def esc(s: Any) -> str:
-    return html.escape(str(s), quote=False)
-
-
-def highlight(text: str, quote: str) -> str:
-    """The clause text, HTML-escaped, with the quoted words wrapped in <mark>."""
-    i = text.find(quote) if quote else -1
-    if i < 0:
-        return esc(text)
-    return f"{esc(text[:i])}<mark>{esc(quote)}</mark>{esc(text[i + len(quote):])}"
-
-
-def citation_label(n: int, c) -> str:
-    return f"[{n}] {c.region} {c.clause} 《{c.title}》"
-
-
-def render_answer(answer) -> str:
-    parts = [esc(answer.answer).strip()]
-    if answer.note:
-        parts.append(f"*（{esc(answer.note)}）*")
-    if answer.citations:
-        lines = [f"[{n}] {esc(c.region)}《{esc(c.title)}》{esc(c.clause)}：“{esc(c.quote)}”"
-                 for n, c in enumerate(answer.citations, 1)]
-        parts.append("**出处**（点击下方的引用可查看条款全文）\n" + "\n".join(lines))
-    for t in answer.tool_calls:
-        parts.append(render_tool_call(t))
-    return "\n\n".join(parts)
-
-
-def _kv(d: dict) -> str:
-    return "，".join(f"{esc(k)} = {esc(v)}" for k, v in d.items() if v not in (None, "", [], {})) or "（无）"
-
-
-def render_tool_call(t) -> str:
-    r = t.result or {}
-    label = TOOL_LABELS.get(t.name, t.name)
-    rows = [f"<b>工具</b>：{esc(label)}（<code>{esc(t.name)}</code>）", f"<b>输入</b>：{_kv(t.args)}"]
-    for c in r.get("citations") or []:
-        rows.append(f"<b>规则</b>：{esc(c['region'])}《{esc(c['title'])}》{esc(c['clause'])}：“{esc(c['quote'])}”")
-    if r.get("conditions"):
-        rows.append(f"<b>条件</b>：{_kv(r['conditions'])}")
-    if r.get("ok"):
-        value = r.get("value")
-        value = {True: "是", False: "否"}.get(value, value) if isinstance(value, bool) else value
-        rows.append(f"<b>结果</b>：{esc(value)}{esc(r.get('unit') or '')}")
-    elif r.get("error"):
-        rows.append(f"<b>结果</b>：无法计算（{esc(r['error'])}）")
-    else:
-        rows.append("<b>结果</b>：缺少条件，见上方选项")
-    if r.get("explanation"):
-        rows.append(f"<b>说明</b>：{esc(r['explanation'])}")
-    return "<details class=\"calc\"><summary>计算过程</summary>" + "<br>".join(rows) + "</details>"
-
-
-def render_clause(store, doc_id: str, clause_id: str, path: str, quote: str = "") -> str:
-    clause = store.clauses.get(clause_id) if clause_id else None
-    if clause is None:
-        clause = store.clause(doc_id, path)
-    doc = store.docs.get(doc_id)
-    if clause is None or doc is None:
-        return ("<div class='clause-card'>这条引用的文件已更新或被移除，无法显示原文；"
-                f"引文：“{esc(quote)}”</div>")
-    crumbs = []
-    for p in clause.parents:
-        parent = store.clause(doc_id, p)
-        crumbs.append(f"{esc(p)} {esc(parent.heading) if parent else ''}".strip())
-    meta = doc.meta
-    extra = " · ".join(esc(x) for x in (meta.issuer, meta.doc_number, meta.date) if x)
-    return (
-        "<div class='clause-card'>"
-        f"<div class='clause-title'>《{esc(meta.title)}》</div>"
-        f"<div class='clause-meta'>地区：{esc(meta.region)}{' · ' + extra if extra else ''}</div>"
-        f"<div class='clause-path'>条款：<b>{esc(clause.path)}</b> {esc(clause.heading)}"
-        + (f"<span class='crumbs'>（{' › '.join(crumbs)}）</span>" if crumbs else "")
-        + "</div>"
-        f"<div class='clause-text'>{highlight(clause.text, quote)}</div>"
-        "</div>"
-    )
-
-
-def error_html(msg: str) -> str:
-    return f"<div class='clause-card'>{esc(msg)}</div>"
 
 
 # ---------------------------------------------------------------------------

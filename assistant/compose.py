@@ -12,7 +12,7 @@ import re
 from ingest.textnorm import normalize, s2t
 from ingest.types import TRADITIONAL, Citation, Clause
 
-from .store import Store
+from .retrieve import SYNONYMS
 
 _SENT = re.compile(r"[^。；;！!？?\n]+[。；;！!？?]?")
 ASKS_NUMBER = re.compile(r"多少|几|比例|百分之|标准|频率|多久|哪一年|何时|什么时候")
@@ -58,7 +58,7 @@ def pick_sentences(clause: Clause, terms: tuple[str, ...], question: str, limit:
     scored = []
     for i, s in enumerate(sents):
         ns = normalize(s)
-        score = sum(weight(t) for t in terms if t in ns)
+        score = sum(weight(t) for t in terms if t in ns or any(a in ns for a in SYNONYMS.get(t, ())))
         if pattern and re.search(pattern, ns):
             score += 4
         elif wants_number and HAS_NUMBER.search(ns):

@@ -10,7 +10,7 @@ import re
 from dataclasses import dataclass, field, replace
 
 from ingest.errors import UsageError
-from ingest.textnorm import detect_script, normalize, t2s
+from ingest.textnorm import normalize, t2s
 from ingest.types import GENERIC_REGION, SIMPLIFIED, TRADITIONAL
 
 MAX_QUESTION_CHARS = 2000

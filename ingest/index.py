@@ -31,7 +31,6 @@ from .errors import BadDocumentError, IndexMissingError
 from .loaders import SUPPORTED, content_hash, doc_id_for, is_document
 from .pipeline import process_file
 from .segment import tokens
-from .types import Chunk, Clause
 
 FORMAT = 1
 KEEP_GENERATIONS = 2  # the live one and its predecessor (a reader may still hold it open)
@@ -106,6 +105,8 @@ def read_generation(gen: Path) -> tuple[dict, list[dict], list[dict], list[dict]
         raise IndexMissingError(
             f"the index at {gen} is damaged ({type(e).__name__}); fix: python -m ingest --rebuild corpus/"
         ) from None
+    if not isinstance(manifest, dict) or not isinstance(docs, list):  # valid JSON, wrong shape
+        raise IndexMissingError(f"the index at {gen} is damaged (bad manifest); fix: python -m ingest --rebuild corpus/")
     if manifest.get("format") != FORMAT:
         raise IndexMissingError(f"the index at {gen} has an old format; fix: python -m ingest --rebuild corpus/")
     return manifest, docs, clauses, chunks
@@ -150,12 +151,13 @@ def ingest(
         old_docs: dict[str, dict] = {}
         old_clauses: dict[str, list[dict]] = {}
         old_chunks: dict[str, list[dict]] = {}
-        old_spec = None
+        old_spec = old_target = None
         gen = current_generation(data_dir)
         if gen and not rebuild:
             try:
                 manifest, docs, clauses, chunks = read_generation(gen)
                 old_spec = manifest.get("embedder_spec")
+                old_target = manifest.get("chroma")
                 old_docs = {d["doc_id"]: d for d in docs}
                 for c in clauses:
                     old_clauses.setdefault(c["doc_id"], []).append(c)
@@ -217,7 +219,10 @@ def ingest(
                 report.removed.append(doc_id)
                 new_docs.pop(doc_id), new_clauses.pop(doc_id, None), new_chunks.pop(doc_id, None)
 
-        if not report.changed and not moved and not rebuild and gen and old_spec == embedder_spec and old_docs:
+        # Switching between embedded Chroma and a server (or another server) must write the vectors there.
+        target = f"{chroma_host}:{chroma_port}" if chroma_host else "embedded"
+        if (not report.changed and not moved and not rebuild and gen and old_spec == embedder_spec and old_docs
+                and old_target == target and (chroma_host or (gen / "chroma" / "chroma.sqlite3").is_file())):
             report.generation = gen.name
             report.seconds = time.monotonic() - t0
             return report

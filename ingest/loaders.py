@@ -16,6 +16,10 @@ HTML_EXTS = {".html", ".htm"}
 SUPPORTED = TEXT_EXTS | HTML_EXTS | {".docx", ".pdf"}
 SIDECAR = ".meta.yaml"
 MAX_BYTES = 20 * 1024 * 1024  # a policy page is ~100 KB; 20 MB is already suspicious
+# A .docx whose parts inflate past this, or a part (> 1 MB) inflating more than MAX_INFLATE times, is
+# refused unread: a 600 KB file of 6 M empty paragraphs otherwise costs python-docx minutes and GBs.
+MAX_UNZIPPED = 4 * MAX_BYTES
+MAX_INFLATE = 100  # Apache POI's default minimum inflate ratio (0.01); real Word XML is ~5-30x
 PIPELINE_VERSION = "4"  # bump when cleaning/parsing changes so hashes force a re-ingest
 
 
@@ -23,7 +27,16 @@ def is_document(path: Path) -> bool:
     return path.is_file() and not path.name.endswith(SIDECAR) and not path.name.startswith(".")
 
 
+def check_size(path: Path) -> int:
+    """The file's size, or BadDocumentError if it is over MAX_BYTES (decided from stat, nothing read)."""
+    size = path.stat().st_size
+    if size > MAX_BYTES:
+        raise BadDocumentError(f"file too large ({size // 1024 // 1024} MB > {MAX_BYTES // 1024 // 1024} MB)")
+    return size
+
+
 def content_hash(path: Path) -> str:
+    check_size(path)  # ingest hashes before parsing: never read a huge file whole just to hash it
     h = hashlib.sha256(PIPELINE_VERSION.encode())
     h.update(path.read_bytes())
     side = sidecar_path(path)
@@ -102,11 +115,8 @@ def read_text(path: Path) -> tuple[str, str]:
     ext = path.suffix.lower()
     if ext not in SUPPORTED:
         raise BadDocumentError(f"unsupported file type '{ext or path.name}' (use txt, md, html, docx or pdf)")
-    size = path.stat().st_size
-    if size == 0:
+    if check_size(path) == 0:
         raise BadDocumentError("empty file")
-    if size > MAX_BYTES:
-        raise BadDocumentError(f"file too large ({size // 1024 // 1024} MB > {MAX_BYTES // 1024 // 1024} MB)")
     data = path.read_bytes()
     if ext == ".docx":
         return _read_docx(data), "docx"
@@ -127,9 +137,14 @@ def _read_docx(data: bytes) -> str:
 
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as z:
-            # A zip bomb inflates far beyond its size on disk; refuse before python-docx unpacks it.
-            if sum(i.file_size for i in z.infolist()) > 50 * MAX_BYTES:
-                raise BadDocumentError("docx expands to an implausible size (zip bomb?)")
+            # A zip bomb inflates far beyond its size on disk; refuse before python-docx unpacks it
+            # (zipfile never inflates a member past its declared size, so the headers can be trusted).
+            infos = z.infolist()
+            total = sum(i.file_size for i in infos)
+            bomb = any(i.file_size > 2**20 and i.file_size > MAX_INFLATE * max(i.compress_size, 1) for i in infos)
+            if bomb or total > MAX_UNZIPPED:
+                raise BadDocumentError(f"docx expands to an implausible size ({total // 2**20} MB from "
+                                       f"{len(data) // 1024} KB; zip bomb?)")
         import docx
 
         d = docx.Document(io.BytesIO(data))

@@ -112,8 +112,8 @@ def frame_fact(citations: list[Citation], quotes: list[list[str]]) -> str:
 
 def frame_not_found(question_topic: str, scope: list[str] | None, elsewhere: list[Citation],
                     covered: list[str]) -> str:
-    where = "、".join(scope) if scope else "现有文件"
-    msg = f"{where}的政策文件中没有找到关于“{question_topic}”的规定。"
+    where = f"{'、'.join(scope)}的政策文件" if scope else "现有政策文件"
+    msg = f"{where}中没有找到关于“{question_topic}”的规定。"
     if elsewhere:
         others = "；".join(f"{c.region}《{c.title}》{clause_ref(c.clause)}" for c in elsewhere)
         msg += f"相关规定只见于其他地区：{others}（仅适用于该地区）。"

@@ -116,7 +116,7 @@ class Retriever:
         words = tokenizer().lcut(q)
         return tuple(dict.fromkeys(
             t for t in words if t.strip() and _WORD.search(t) and t not in GENERIC and t not in STOPWORDS
-            and not re.fullmatch(r"[\d.%‰]+", t)
+            and not re.fullmatch(r"[\d.%‰一二三四五六七八九十]+", t)  # numbers and clause numerals
         ))
 
     def search(self, query: str, regions: list[str] | None = None, k: int = 5) -> Scored:
@@ -183,8 +183,8 @@ class Retriever:
 
     def coverage(self, hit: Hit, terms: tuple[str, ...], partial: bool = True) -> float:
         """IDF-weighted share of the question's content terms found in the hit's clause (with headings)."""
-        if not terms:
-            return 1.0
+        if not terms:  # "请问" or "的的的" asks nothing: no clause can be said to answer it
+            return 0.0
         words = self.clause_terms(hit.chunk.clause_id)
         weights = [self.idf(t) for t in terms]
         return sum(w * self.matched(t, words, partial) for t, w in zip(terms, weights)) / sum(weights)

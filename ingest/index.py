@@ -105,7 +105,7 @@ def read_generation(gen: Path) -> tuple[dict, list[dict], list[dict], list[dict]
         raise IndexMissingError(
             f"the index at {gen} is damaged ({type(e).__name__}); fix: python -m ingest --rebuild corpus/"
         ) from None
-    if not isinstance(manifest, dict) or not isinstance(docs, list):  # valid JSON, wrong shape
+    if not isinstance(manifest, dict) or "collection" not in manifest or not isinstance(docs, list):  # wrong shape
         raise IndexMissingError(f"the index at {gen} is damaged (bad manifest); fix: python -m ingest --rebuild corpus/")
     if manifest.get("format") != FORMAT:
         raise IndexMissingError(f"the index at {gen} has an old format; fix: python -m ingest --rebuild corpus/")

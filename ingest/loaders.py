@@ -17,7 +17,7 @@ SUPPORTED = TEXT_EXTS | HTML_EXTS | {".docx", ".pdf"}
 SIDECAR = ".meta.yaml"
 MAX_BYTES = 20 * 1024 * 1024  # a policy page is ~100 KB; 20 MB is already suspicious
 # A .docx whose parts inflate past this, or a part (> 1 MB) inflating more than MAX_INFLATE times, is
-# refused unread: a 600 KB file of 6 M empty paragraphs otherwise costs python-docx minutes and GBs.
+# refused unread: a 600 KB file of 6 M one-letter paragraphs otherwise costs python-docx minutes and GBs.
 MAX_UNZIPPED = 4 * MAX_BYTES
 MAX_INFLATE = 100  # Apache POI's default minimum inflate ratio (0.01); real Word XML is ~5-30x
 PIPELINE_VERSION = "4"  # bump when cleaning/parsing changes so hashes force a re-ingest
@@ -39,14 +39,22 @@ def content_hash(path: Path) -> str:
     check_size(path)  # ingest hashes before parsing: never read a huge file whole just to hash it
     h = hashlib.sha256(PIPELINE_VERSION.encode())
     h.update(path.read_bytes())
-    side = sidecar_path(path)
-    if side.exists():
+    side = existing_sidecar(path)
+    if side:
         h.update(side.read_bytes())
     return h.hexdigest()[:24]
 
 
 def sidecar_path(path: Path) -> Path:
     return path.with_name(path.stem + SIDECAR)
+
+
+def existing_sidecar(path: Path) -> Path | None:
+    side = sidecar_path(path)
+    try:
+        return side if side.is_file() else None
+    except OSError:  # ENAMETOOLONG: a 250-byte file name has no room for '.meta.yaml', so no sidecar
+        return None
 
 
 def doc_id_for(path: Path) -> str:
@@ -176,9 +184,9 @@ REGION_RX = re.compile(r"([\u4e00-\u9fff]{2,5}?[市州盟])(?:人民政府|教�
 
 def read_meta(path: Path, cleaned: str, script: str, encoding: str) -> DocMeta:
     """Sidecar metadata when present, otherwise what the text itself says."""
-    side = sidecar_path(path)
+    side = existing_sidecar(path)
     data: dict = {}
-    if side.exists():
+    if side:
         try:
             data = yaml.safe_load(side.read_text(encoding="utf-8")) or {}
         except yaml.YAMLError as e:

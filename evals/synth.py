@@ -14,7 +14,7 @@ the way real municipal copies of a provincial template differ:
   than it is on a corpus of genuinely different documents);
 - the clause order: the (一)…(八) blocks under each top-level heading are
   shuffled and renumbered, children moving with their parent;
-- the script: simplified or traditional (OpenCC via ingest.textnorm).
+- the script: simplified or (40%) traditional (OpenCC via ingest.textnorm).
 
 Each document is written as `synth_NNNNN.txt` with a `.meta.yaml` sidecar
 (title, region, issuer, script, plus seed and city for reference).
@@ -105,7 +105,6 @@ class Seed:
     index: int
     name: str
     simplified: str
-    traditional: str
     meta: dict
 
 
@@ -116,7 +115,7 @@ def seeds(corpus: Path = CORPUS) -> tuple[Seed, ...]:
         meta = yaml.safe_load(txt.with_name(txt.stem + ".meta.yaml").read_text(encoding="utf-8")) or {}
         raw = txt.read_text(encoding="utf-8")
         simp = t2s(raw)
-        out.append(Seed(i, txt.stem, simp, s2t(simp), meta))
+        out.append(Seed(i, txt.stem, simp, meta))
     if not out:
         raise SystemExit(f"no seed documents in {corpus}")
     return tuple(out)
@@ -240,7 +239,7 @@ def make_doc(k: int, seed: int = 0, corpus: Path = CORPUS) -> SynthDoc:
     old_city = SEED_CITY.get(s.index) if len(pool) == len(SEED_CITY) else None
     year_shift = rng.randint(-4, 3)
     # Wording and numbers are varied on the simplified text (the synonym list is simplified),
-    # then converted: OpenCC s2t of the whole document is the one expensive step (~0.2 s).
+    # then the whole document is converted if it is to be traditional.
     text = s.simplified
     text = replace_city(text, old_city, city, "simplified")
     text = vary_wording(text, rng)

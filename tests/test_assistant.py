@@ -190,3 +190,14 @@ def test_calculation_routes_to_tool_with_citation(bot):
     assert ans.found and ans.tool_calls[0].name == "research_staff"
     assert ans.tool_calls[0].result["value"] == 6
     assert (ans.citations[0].region, ans.citations[0].clause) == ("清远市", "三(五)1")
+
+
+@pytest.mark.parametrize("topic", ["集团化办学", "教师培训经费", "课后服务", "教研员配备", "名师工作室"])
+def test_many_region_comparison_agrees_with_per_region_search(bot, monkeypatch, topic):
+    """Past HYBRID_REGIONS cities one BM25 pass replaces per-city searches; the rows must not change."""
+    import assistant.compare as cmp
+
+    per_city = [(r.region, r.found, r.citation and r.citation.clause) for r in cmp.compare(bot.retriever, topic)]
+    monkeypatch.setattr(cmp, "HYBRID_REGIONS", 0)
+    one_pass = [(r.region, r.found, r.citation and r.citation.clause) for r in cmp.compare(bot.retriever, topic)]
+    assert one_pass == per_city

@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 7860
 
-.PHONY: setup run test eval bench browser-deps
+.PHONY: setup run test eval bench load browser-deps
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -35,3 +35,6 @@ eval: setup
 
 bench: setup
 	$(BIN)/python -m evals.bench
+
+load: setup
+	$(BIN)/python -m evals.load --start-app --clients 20 --questions 200

@@ -362,9 +362,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--corpus", type=Path, default=CORPUS, help="documents to index on first start (default corpus/)")
     ap.add_argument("--no-llm", action="store_true", help="ignore ZHENGCE_LLM_* and answer in retrieval mode")
     args = ap.parse_args(argv)
-    settings = Settings.from_env(env)
-    if args.data_dir:
-        settings = dataclasses.replace(settings, data_dir=args.data_dir)
+    settings = Settings.from_env(env, data_dir=args.data_dir)
     service = Service(settings, args.corpus, use_llm=not args.no_llm)
     service.start()
     demo = build(service)

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
 import os
 import sys
@@ -70,11 +69,7 @@ def load(settings: Settings, use_llm: bool = True):
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     os.environ.setdefault("HF_HUB_OFFLINE", "1")  # a local model must never turn into a download
-    settings = Settings.from_env(os.environ)
-    if args.data_dir:
-        settings = dataclasses.replace(settings, data_dir=args.data_dir)
-    if args.embedder:
-        settings = dataclasses.replace(settings, embedder=args.embedder)
+    settings = Settings.from_env(os.environ, data_dir=args.data_dir, embedder=args.embedder)
     try:
         if args.cmd == "ask":
             return _ask(args, settings)

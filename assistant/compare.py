@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from ingest.textnorm import normalize
 
 from .compose import pick_sentences
+from .query import strip_regions
 from .retrieve import Retriever
 from ingest.types import Citation
 
@@ -40,10 +41,7 @@ class Row:
 
 
 def topic_of(question: str, regions: list[str]) -> str:
-    s = normalize(question)
-    for r in regions:
-        s = s.replace(r, " ").replace(r.rstrip("市"), " ")
-    s = _FRAME.sub(" ", s)
+    s = _FRAME.sub(" ", strip_regions(normalize(question), regions))
     return " ".join(s.split()) or question
 
 

@@ -70,6 +70,13 @@ def answer_pattern(s: str) -> str | None:
     return None
 
 
+def strip_regions(text: str, regions, sep: str = " ") -> str:
+    """`text` without the names of `regions`, full (清远市) or short (清远)."""
+    for r in regions:
+        text = text.replace(r, sep).replace(r.rstrip("市"), sep)
+    return text
+
+
 def cn_number(s: str) -> float | None:
     if not s:
         return None
@@ -129,9 +136,7 @@ class Query:
                                                 "base_year")}
         merged = replace(prev, **{k: v for k, v in keep.items() if v is not None})
         regions = self.regions or prev.regions
-        stripped = prev.simplified
-        for r in prev.regions:
-            stripped = stripped.replace(r, "").replace(r.rstrip("市"), "")
+        stripped = strip_regions(prev.simplified, prev.regions, sep="")
         rest = re.sub(r"^(那|那么|还有|再问|如果是|换成|要是)|呢[?？]?$", "", self.simplified)
         return replace(merged, text=self.text, simplified=f"{stripped} {rest}".strip(), script=self.script,
                        regions=regions, unknown_places=self.unknown_places, compare=prev.compare or self.compare,

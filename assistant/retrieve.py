@@ -18,6 +18,7 @@ from ingest.segment import _WORD, STOPWORDS, tokenizer, tokens
 from ingest.textnorm import normalize
 from ingest.types import Hit
 
+from .query import strip_regions
 from .store import Store
 
 RRF_K = 60
@@ -109,21 +110,23 @@ class Retriever:
     def known(self, term: str) -> bool:
         return term in self._df
 
+    def _scrub(self, query: str) -> str:
+        # The region scope is applied by filter; as words the city names only add noise.
+        return strip_regions(normalize(query), self.store.regions)
+
+    def _bm25_tokens(self, query: str) -> list[str]:
+        return tokens(expand(self._scrub(query)))
+
     def content_terms(self, query: str) -> tuple[str, ...]:
-        q = normalize(query)
-        for r in self.store.regions:
-            q = q.replace(r, " ").replace(r.rstrip("市"), " ")
-        words = tokenizer().lcut(q)
+        words = tokenizer().lcut(self._scrub(query))
         return tuple(dict.fromkeys(
             t for t in words if t.strip() and _WORD.search(t) and t not in GENERIC and t not in STOPWORDS
             and not re.fullmatch(r"[\d.%‰一二三四五六七八九十]+", t)  # numbers and clause numerals
         ))
 
     def search(self, query: str, regions: list[str] | None = None, k: int = 5) -> Scored:
-        q = normalize(query)
-        for r in self.store.regions:  # the scope is applied by filter; as words they only add noise
-            q = q.replace(r, " ").replace(r.rstrip("市"), " ")
-        q_tokens = tokens(expand(q))
+        q = self._scrub(query)
+        q_tokens = self._bm25_tokens(query)
         n = len(self.store.chunks)
         mask = np.ones(n, dtype=bool)
         if regions:
@@ -163,10 +166,7 @@ class Retriever:
     def sparse_by_region(self, query: str, regions: list[str], k: int = 5) -> dict[str, list[Hit]]:
         """Best BM25 clauses per region from one scoring pass: a comparison across hundreds
         of regions would otherwise cost one dense query per region."""
-        q = normalize(query)
-        for r in self.store.regions:
-            q = q.replace(r, " ").replace(r.rstrip("市"), " ")
-        q_tokens = tokens(expand(q))
+        q_tokens = self._bm25_tokens(query)
         scores = self.store.bm25.get_scores(q_tokens) if q_tokens else np.zeros(len(self.store.chunks))
         out: dict[str, list[Hit]] = {}
         for r in regions:

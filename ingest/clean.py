@@ -31,12 +31,30 @@ CHROME_PATTERNS = (
     re.compile(r"^\d{4}-\d{2}-\d{2}\s*\d{2}:\d{2}$"),  # page timestamp
     re.compile(r"^抄送[:：]"),
     re.compile(r"^\S{2,20}办公室\s*\d{6,8}日?印发$"),
+    re.compile(r"^[—\-－]\s*\d{1,4}\s*[—\-－]$"),  # page footer "— 3 —"
+    re.compile(r"^<!--.*-->$"),  # Markdown/HTML comment such as <!-- INFO END -->
 )
 TAIL_MARKERS = frozenset({"温馨提示"})  # everything after it is the hosting site's boilerplate
-SPAM = re.compile(
-    r"365bet|bet365|博彩|赌场|赌博|网上足球|娱乐城|真人荷官|百家乐|彩票网|澳门.{0,3}(赌|彩|娱乐)|棋牌游戏",
-    re.IGNORECASE,
-)
+# Brand names of gambling sites are never policy text; plain words such as 赌博 are (a law lists
+# "吸毒、赌博等违法犯罪记录"), so they count as spam only on a line that also advertises.
+SPAM_BRANDS = re.compile(r"365bet|bet365|\bbet\d|娱乐城|真人荷官|百家乐|网上足球|棋牌游戏|澳门.{0,3}(赌|彩|娱乐)",
+                         re.IGNORECASE)
+SPAM_WORDS = re.compile(r"博彩|赌场|赌博|彩票|投注|下注")
+AD_SIGNALS = re.compile(r"https?://|www\.|\.(com|net|cc|vip)\b|注册|开户|充值|彩金|优惠|官网|网址|下载|平台|登录",
+                        re.IGNORECASE)
+POLICY_PROSE = re.compile(r"[，。；]")  # a line of policy prose has clause punctuation; an ad line rarely does
+
+
+def is_spam(line: str) -> bool:
+    if SPAM_BRANDS.search(line):
+        return True
+    return bool(SPAM_WORDS.search(line) and AD_SIGNALS.search(line) and len(POLICY_PROSE.findall(line)) < 2)
+
+
+# Table-of-contents entries: "一、现实基础和发展形势……1" — navigation that repeats the real headings.
+TOC_LINE = re.compile(r"^.{1,80}?(?:[.…·．]{3,}|…{2,}|-{4,})\s*\d{1,4}$")
+TOC_HEAD = frozenset({"目录", "目次"})
+MARKDOWN_HEADING = re.compile(r"^[ \t]*#{1,6}[ \t]+")
 _TONED = "āáǎàēéěèīíǐìōóǒòūúǔùǖǘǚǜü"
 # 學(xué): a pinyin reading in parentheses. A tone mark is required so that ordinary
 # bracketed Latin text such as (AI) is never touched; the host character may itself
@@ -101,8 +119,14 @@ def clean(raw: str, to_simplified: Callable[[str], str] = lambda s: s) -> Cleane
             drop(a, b, "page metadata")
         elif bare in CHROME_LINES or any(p.search(bare) for p in CHROME_PATTERNS):
             drop(a, b, "site chrome")
-        elif SPAM.search(line):
+        elif is_spam(line):
             drop(a, b, "injected spam")
+        elif bare in TOC_HEAD or TOC_LINE.match(bare):
+            drop(a, b, "table of contents")
+        else:
+            md = MARKDOWN_HEADING.match(line)
+            if md:  # "## 第一章 总则": the markup goes, the heading stays
+                keep[a : a + md.end()] = bytes(md.end())
 
     text_so_far = raw  # regex passes run on the raw text, honouring earlier deletions
     for pattern, why in ((MOJIBAKE, "mojibake"), (PINYIN, "pinyin"), (PRIVATE_USE, "mojibake")):

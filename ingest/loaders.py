@@ -63,7 +63,8 @@ def doc_id_for(path: Path) -> str:
 
 
 def decode(data: bytes) -> tuple[str, str]:
-    """Decode bytes as UTF-8, GB18030 or Big5; return (text, encoding)."""
+    """Decode bytes as UTF-8 (with or without BOM), UTF-16, or what charset-normalizer finds
+    among the Chinese codecs; return (text, encoding)."""
     if data.startswith(b"\xef\xbb\xbf"):
         return data[3:].decode("utf-8"), "utf-8-sig"
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
@@ -72,32 +73,14 @@ def decode(data: bytes) -> tuple[str, str]:
         return data.decode("utf-8"), "utf-8"
     except UnicodeDecodeError:
         pass
-    candidates = []
-    for enc in ("gb18030", "big5"):
-        try:
-            text = data.decode(enc)
-        except UnicodeDecodeError:
-            continue
-        candidates.append((_plausibility(text), enc, text))
-    if not candidates:
-        raise BadDocumentError("cannot decode: not UTF-8, GB18030/GBK or Big5 text")
-    _, enc, text = max(candidates)
-    return text, enc
+    from charset_normalizer import from_bytes
 
-
-# Characters frequent in policy prose, in both scripts. Mis-decoded bytes scatter
-# into rare characters, so the right codec scores far higher.
-_COMMON = set(
-    "的一是在不了有和人这中大为上个国我以要他时来用们生到作地于出就分对成会可主发年动同工也能下过子说产种面而方后多定行学法所民得经十三之进着等部度家电力里如水化高自二理起小物现实加量都两体制机当使点从业本去把性好应开它合还因由其些然前外天政四日那社义事平形相全表间样与关各重新线内数正心反你明看原又么利比或但质气第向道命此变条只没结解问意建月公无系军很情者最立代想已通并提直题党程展五果料象员革位入常文总次品式活设及管特件长求老头基资边流路级少图山统接知较将组见计别她手角期根论运农指几九区强放决西被干做必战先回则任取据处队南给色光门即保治北造百规热领七海口东导器压志世金增争济阶油思术极交受联什认六共权收证改清己美再采转更单风切打白教速花带安场身车例真务具万每目至达走积示议声报斗完类八离华名确才科张信马节话米整空元况今集温传土许步群广石记需段研界拉林律叫且究观越织装影算低持音众书布复容儿须际商非验连断深难近矿千周委素技备半办青省列习响约支般史感劳便团往酸历市克何除消构府称太准精值号率族维划选标写存候毛亲快效斯院查江型眼王按格养易置派层片始却专状育厂京识适属圆包火住调满县局照参红细引听该铁价严龙飞"
-    "學習國會這個們時來說對經動發過種實現業進與從當於長開關問質數為體麼話機點總條區義務資師課級縣員費"
-)
-
-
-def _plausibility(text: str) -> float:
-    han = [c for c in text if "\u4e00" <= c <= "\u9fff"]
-    if not han:
-        return 0.0
-    return sum(c in _COMMON for c in han) / len(han)
+    # Restricting the candidates keeps a GBK page from being read as, say, cp1252 mojibake.
+    best = from_bytes(data, cp_isolation=["gb18030", "big5", "big5hkscs"]).best()
+    if best is None:
+        raise BadDocumentError("无法识别文件编码：不是 UTF-8、GB18030/GBK 或 Big5 文本")
+    enc = "gb18030" if best.encoding in ("gb18030", "gbk", "gb2312") else best.encoding
+    return data.decode(enc, errors="strict"), enc
 
 
 def _looks_binary(data: bytes) -> bool:
@@ -106,16 +89,6 @@ def _looks_binary(data: bytes) -> bool:
         return True
     controls = sum(b < 9 or 13 < b < 32 for b in head)
     return controls > len(head) * 0.05
-
-
-def _html_to_text(html: str) -> str:
-    from bs4 import BeautifulSoup
-
-    soup = BeautifulSoup(html, "html.parser")
-    # Script/style never reach the index: what a page would execute is not policy text.
-    for tag in soup(["script", "style", "noscript", "iframe", "object", "embed", "svg", "template"]):
-        tag.decompose()
-    return soup.get_text("\n")
 
 
 def read_text(path: Path) -> tuple[str, str]:
@@ -134,7 +107,9 @@ def read_text(path: Path) -> tuple[str, str]:
         raise BadDocumentError("looks like a binary file, not text")
     text, enc = decode(data)
     if ext in HTML_EXTS or re.match(r"\s*<(!doctype|html)", text[:200], re.I):
-        text = _html_to_text(text)
+        from .html import html_to_text
+
+        text = html_to_text(text)
     if not text.strip():
         raise BadDocumentError("no text in file")
     return text, enc
@@ -176,7 +151,31 @@ def _read_pdf(data: bytes) -> str:
         raise BadDocumentError(f"not a readable PDF ({type(e).__name__})") from None
     if not text.strip():
         raise BadDocumentError("PDF has no extractable text (scanned image?)")
-    return text
+    return reflow(text)
+
+
+_SENTENCE_END = tuple("。；：！？;:!?）)”」")
+_STARTS_BLOCK = re.compile(r"[ \u3000]*(第[一二三四五六七八九十百零〇]+[编章节条]|[一二三四五六七八九十]+、|[（(][一二三四五六七八九十\d]+[)）]|\d+[.．、]|[—-]\s*\d+\s*[—-]$)")
+
+
+def reflow(text: str) -> str:
+    """Undo a PDF's visual line wrapping: a full-width line that stops mid-sentence continues on
+    the next line. Without this a quote would carry line breaks inside words and numbers."""
+    lines = text.split("\n")
+    widths = sorted(len(x.strip()) for x in lines if x.strip())
+    if not widths:
+        return text
+    full = widths[int(len(widths) * 0.9)] * 0.8
+    out = [lines[0]]
+    for line in lines[1:]:
+        prev = out[-1].rstrip()
+        glue = line[:1] in "、，。；：）」”" or (
+            len(prev.strip()) >= full and not prev.endswith(_SENTENCE_END) and not _STARTS_BLOCK.match(line))
+        if glue and prev:
+            out[-1] = prev + line.strip()
+        else:
+            out.append(line)
+    return "\n".join(out)
 
 
 REGION_RX = re.compile(r"([\u4e00-\u9fff]{2,5}?[市州盟])(?:人民政府|教育局|教育体育局|关于|《)")

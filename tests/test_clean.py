@@ -9,7 +9,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ingest.clean import CHROME_LINES, META_LABELS, SPAM, TAIL_MARKERS, clean
+from ingest.clean import CHROME_LINES, META_LABELS, SPAM_BRANDS, TAIL_MARKERS, TOC_HEAD, clean
 from ingest.pipeline import process_file
 from ingest.textnorm import t2s
 
@@ -149,7 +149,8 @@ def _forbidden_chars() -> set[str]:
     """Characters that could spell chrome, a metadata label, a tail marker or spam."""
     words = set(CHROME_LINES) | set(META_LABELS) | set(TAIL_MARKERS)
     words |= {"当前位置", "第页", "已阅读", "版权说明", "抄送", "办公室印发"}
-    return set("".join(words)) | set(SPAM.pattern)
+    words |= set(TOC_HEAD)
+    return set("".join(words)) | set(SPAM_BRANDS.pattern)
 
 
 _CLEAN_HAN = sorted(

@@ -29,7 +29,6 @@ CHROME_PATTERNS = (
     re.compile(r"^已阅读\d+页"),
     re.compile(r"^版权说明[:：]"),
     re.compile(r"^\d{4}-\d{2}-\d{2}\s*\d{2}:\d{2}$"),  # page timestamp
-    re.compile(r"^抄送[:：]"),
     re.compile(r"^\S{2,20}办公室\s*\d{6,8}日?印发$"),
     re.compile(r"^[—\-－]\s*\d{1,4}\s*[—\-－]$"),  # page footer "— 3 —"
     re.compile(r"^<!--.*-->$"),  # Markdown/HTML comment such as <!-- INFO END -->

@@ -9,6 +9,7 @@ from pathlib import Path
 import yaml
 
 from .errors import BadDocumentError
+from .places import enclosing, level_of
 from .types import GENERIC_REGION, DocMeta
 
 TEXT_EXTS = {".txt", ".md"}
@@ -20,7 +21,7 @@ MAX_BYTES = 20 * 1024 * 1024  # a policy page is ~100 KB; 20 MB is already suspi
 # refused unread: a 600 KB file of 6 M one-letter paragraphs otherwise costs python-docx minutes and GBs.
 MAX_UNZIPPED = 4 * MAX_BYTES
 MAX_INFLATE = 100  # Apache POI's default minimum inflate ratio (0.01); real Word XML is ~5-30x
-PIPELINE_VERSION = "4"  # bump when cleaning/parsing changes so hashes force a re-ingest
+PIPELINE_VERSION = "5"  # bump when cleaning/parsing changes so hashes force a re-ingest
 
 
 def is_document(path: Path) -> bool:
@@ -178,33 +179,34 @@ def reflow(text: str) -> str:
     return "\n".join(out)
 
 
-REGION_RX = re.compile(r"([\u4e00-\u9fff]{2,5}?[市州盟])(?:人民政府|教育局|教育体育局|关于|《)")
+def read_meta(path: Path, cleaned: str, script: str, encoding: str, first_clause_at: int = 0) -> DocMeta:
+    """Sidecar metadata when present; every field it leaves out is read from the text itself."""
+    from .metadata import extract
 
-
-def read_meta(path: Path, cleaned: str, script: str, encoding: str) -> DocMeta:
-    """Sidecar metadata when present, otherwise what the text itself says."""
     side = existing_sidecar(path)
     data: dict = {}
     if side:
         try:
             data = yaml.safe_load(side.read_text(encoding="utf-8")) or {}
         except yaml.YAMLError as e:
-            raise BadDocumentError(f"broken metadata sidecar {side.name}: {e}") from None
-    first_line = next((ln.strip() for ln in cleaned.splitlines() if ln.strip()), path.stem)
-    region = data.get("region")
-    if not region:
-        from .textnorm import t2s
-
-        m = REGION_RX.search(t2s(cleaned[:3000]))
-        region = m.group(1) if m else GENERIC_REGION
+            raise BadDocumentError(f"元数据文件 {side.name} 格式错误：{e}") from None
+        if not isinstance(data, dict):
+            raise BadDocumentError(f"元数据文件 {side.name} 格式错误：应为键值对")
+    found = extract(cleaned, first_clause_at)
+    region = data.get("region") or found.region or GENERIC_REGION
+    parents = tuple(data.get("parents") or (found.parents if region == found.region else enclosing(region)))
     return DocMeta(
-        title=str(data.get("title") or first_line[:60]),
+        title=str(data.get("title") or found.title),
         region=str(region),
-        issuer=data.get("issuer"),
-        date=str(data["date"]) if data.get("date") else None,
-        doc_number=data.get("doc_number"),
+        issuer=data.get("issuer") or found.issuer,
+        date=str(data["date"]) if data.get("date") else found.date,
+        doc_number=data.get("doc_number") or found.doc_number,
         status=data.get("status"),
         script=data.get("script") or script,
         encoding=encoding,
         title_inferred=bool(data.get("title_inferred", not data.get("title"))),
+        level=str(data.get("level") or (found.level if region == found.region else level_of(region))),
+        parents=parents,
+        effective_date=str(data["effective_date"]) if data.get("effective_date") else found.effective_date,
+        school=data.get("school") or found.school,
     )

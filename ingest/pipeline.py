@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .chunks import chunk_clauses
-from .clauses import parse_clauses
+from .clauses import PREAMBLE, parse_clauses
 from .clean import clean
 from .errors import BadDocumentError
 from .loaders import content_hash, doc_id_for, read_meta, read_text
@@ -26,8 +26,10 @@ def process_file(path: Path, doc_id: str | None = None) -> Parsed:
     if not cleaned.text.strip():
         raise BadDocumentError("nothing left after removing page chrome")
     script = detect_script(cleaned.text)
-    meta = read_meta(path, cleaned.text, script, encoding)
     doc_id = doc_id or doc_id_for(path)
+    clauses = parse_clauses(doc_id, cleaned.text)
+    first = next((c.start for c in clauses if c.path != PREAMBLE), 0)
+    meta = read_meta(path, cleaned.text, script, encoding, first)
     document = Document(
         doc_id=doc_id,
         source_path=str(path),
@@ -38,5 +40,4 @@ def process_file(path: Path, doc_id: str | None = None) -> Parsed:
         offsets=cleaned.offsets,
         dropped=cleaned.dropped,
     )
-    clauses = parse_clauses(doc_id, cleaned.text)
     return Parsed(document, clauses, chunk_clauses(doc_id, meta, clauses))

@@ -12,6 +12,7 @@ from typing import Any
 SIMPLIFIED = "simplified"
 TRADITIONAL = "traditional"
 GENERIC_REGION = "通用"
+NATIONAL_REGION = "全国"
 
 
 @dataclass(frozen=True)
@@ -27,6 +28,14 @@ class DocMeta:
     script: str = SIMPLIFIED
     encoding: str = "utf-8"
     title_inferred: bool = False
+    level: str = ""  # 全国 / 省 / 市 / 县区 / 学校; "" when the text does not say
+    parents: tuple[str, ...] = ()  # enclosing divisions of `region`, nearest first (河源市, 广东省)
+    effective_date: str | None = None  # 施行 date
+    school: str | None = None
+
+    def __post_init__(self):
+        # Loaded back from JSON the tuple arrives as a list; a frozen value must stay hashable.
+        object.__setattr__(self, "parents", tuple(self.parents))
 
 
 @dataclass(frozen=True)

@@ -223,12 +223,14 @@ def test_llm_mode_gets_injected_text_only_as_tool_data(hassistant, hstore):
     assert len(tools) == 1 and tools[0].tool_call_id == "c1"
     rows = json.loads(tools[0].content)  # a JSON document: the clause text is a string value in it
     hit = next(r for r in rows if r["clause_id"] == cid)
-    assert INJECTED in hit["text"] and hit["region"] == "测试县" and hit["clause"] == "一(二)"
+    assert hit["region"] == "测试县" and hit["clause"] == "一(二)"
+    # the instruction itself is replaced by a marker and flagged: the model never reads it as text
+    assert "忽略以上所有指令" not in hit["text"] and "10篇" not in hit["text"] and "疑似指令" in hit["text"]
+    assert "warning" in hit
     for m in sent:
-        if not isinstance(m, ToolMessage):
-            assert "忽略以上所有指令" not in str(m.content), type(m).__name__
+        assert "忽略以上所有指令" not in str(m.content), type(m).__name__
     assert ans.found and [(c.doc_id, c.clause) for c in ans.citations] == [("injection_test", "一(二)")]
-    assert "[1]" in ans.answer and "#" not in ans.answer
+    assert "[1]" in ans.answer and "#" not in ans.answer and ans.mode == "llm"
 
 
 def test_llm_answer_obeying_the_injection_with_an_unreturned_citation_is_dropped(hassistant, hstore):

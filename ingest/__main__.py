@@ -1,4 +1,8 @@
-"""python -m ingest [PATH ...] [--list] [--rebuild]"""
+"""python -m ingest [PATH ...] [--list] [--rebuild]
+
+Exit codes: 0 every file was indexed (or unchanged, or skipped as a duplicate); 1 any file or path
+failed — the others are still indexed and each failure is named on stderr; 2 usage errors.
+"""
 from __future__ import annotations
 
 import argparse
@@ -28,9 +32,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.rebuild and not args.paths:
         print("error: --rebuild needs the files or directories to build from, e.g. corpus/", file=sys.stderr)
         return 2
+    status = 0
     try:
         if args.paths:
-            run_ingest(args.paths, settings, rebuild=args.rebuild, quiet=args.quiet)
+            status = run_ingest(args.paths, settings, rebuild=args.rebuild, quiet=args.quiet)
         if args.list:
             print_list(settings)
     except ZhengceError as e:
@@ -39,7 +44,7 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted: the previous index is unchanged; run again to resume", file=sys.stderr)
         return 130
-    return 0
+    return status
 
 
 def run_ingest(paths, settings: Settings, rebuild: bool = False, quiet: bool = False) -> int:
@@ -55,7 +60,18 @@ def run_ingest(paths, settings: Settings, rebuild: bool = False, quiet: bool = F
         spam = [ln for ln in lines if ln.startswith(("injected spam", "mojibake"))]
         log(f"{doc_id}: cleaned {len(lines)} items" + "".join(f"\n  dropped {ln}" for ln in spam))
     print(f"{report.summary()} ({report.seconds:.1f} s)")
-    return 0
+    if not report.failed:
+        return 0
+    if quiet:  # failures are always shown, one line each
+        for path, msg in report.failed:
+            print(f"skip {path}: {msg}", file=sys.stderr)
+    done = len(report.added) + len(report.updated) + len(report.unchanged)
+    if done:
+        print(f"部分失败：{len(report.failed)} 个文件或路径未能导入（见上），其余 {done} 个已在索引中；退出码 1",
+              file=sys.stderr)
+    else:
+        print(f"导入失败：{len(report.failed)} 个文件或路径都未能导入，索引没有变化；退出码 1", file=sys.stderr)
+    return 1
 
 
 def print_list(settings: Settings) -> None:
@@ -66,12 +82,18 @@ def print_list(settings: Settings) -> None:
     if gen is None:
         raise IndexMissingError(f"no index in {settings.data_dir}; fix: python -m ingest corpus/")
     _, docs, _, _ = read_generation(gen)
-    cols = ("doc_id", "region", "issuer", "date", "doc_number", "clauses", "title")
+    cols = ("doc_id", "region", "issuer", "date", "doc_number", "clauses", "title", "flags")
     rows = [(d["doc_id"], d["meta"]["region"], d["meta"].get("issuer") or "-", d["meta"].get("date") or "-",
-             d["meta"].get("doc_number") or "-", str(d["clause_count"]), d["meta"]["title"]) for d in docs]
+             d["meta"].get("doc_number") or "-", str(d["clause_count"]), d["meta"]["title"], _flags(d)) for d in docs]
     print("\t".join(cols))
     for r in rows:
         print("\t".join(r))
+
+
+def _flags(doc: dict) -> str:
+    """What ingest marked on a document, e.g. 疑似指令:一(二)."""
+    paths = (doc.get("flags") or {}).get("instruction_clauses") or []
+    return f"疑似指令:{'、'.join(paths)}" if paths else "-"
 
 
 if __name__ == "__main__":

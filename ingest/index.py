@@ -16,6 +16,7 @@ from __future__ import annotations
 import fcntl
 import json
 import os
+import re
 import shutil
 import time
 import uuid
@@ -31,6 +32,10 @@ from .errors import BadDocumentError, IndexMissingError
 from .loaders import SUPPORTED, content_hash, doc_id_for, is_document
 from .pipeline import process_file
 from .segment import tokens
+from .validate import has_instruction, navigation_only
+
+PREAMBLE = "前言"  # ingest.clauses.PREAMBLE: the text before the first numbered clause
+_PARAGRAPH = re.compile(r"^第\d+段$")  # paths the clause parser gives unnumbered paragraphs
 
 FORMAT = 1
 KEEP_GENERATIONS = 2  # the live one and its predecessor (a reader may still hold it open)
@@ -49,6 +54,15 @@ class IngestReport:
     dropped: dict[str, list[str]] = field(default_factory=dict)
     generation: str = ""
     seconds: float = 0.0
+    # (path, doc_id of the indexed document with the same content): skipped, not indexed twice
+    duplicates: list[tuple[str, str]] = field(default_factory=list)
+    # (doc_id, doc_id of another file with the same title, title): indexed, but to be checked
+    same_title: list[tuple[str, str, str]] = field(default_factory=list)
+    # (doc_id, what changed): a changed file that replaced the version indexed before
+    replaced: list[tuple[str, str]] = field(default_factory=list)
+    # doc_id -> clause paths whose text reads like instructions to a model (忽略以上所有指令…)
+    flagged: dict[str, list[str]] = field(default_factory=dict)
+    notices: list[str] = field(default_factory=list)  # one Chinese line per event above, in order
 
     @property
     def changed(self) -> bool:
@@ -56,7 +70,8 @@ class IngestReport:
 
     def summary(self) -> str:
         parts = [f"{len(v)} {k}" for k, v in (("added", self.added), ("updated", self.updated),
-                 ("removed", self.removed), ("unchanged", self.unchanged), ("failed", self.failed)) if v]
+                 ("removed", self.removed), ("unchanged", self.unchanged), ("duplicate", self.duplicates),
+                 ("failed", self.failed)) if v]
         return ", ".join(parts) or "nothing to ingest"
 
 
@@ -175,6 +190,12 @@ def ingest(
         new_clauses = dict(old_clauses)
         new_chunks = dict(old_chunks)
         seen: set[str] = set()
+        owners = _Owners(old_docs)
+
+        def notice(line: str) -> None:
+            report.notices.append(line)
+            log(line)
+
         for f in files:
             doc_id = doc_id_for(f)
             if f.suffix.lower() not in SUPPORTED:
@@ -196,6 +217,11 @@ def ingest(
                         new_docs[doc_id] = dict(old_docs[doc_id], source_path=str(f))
                         moved = True
                     continue
+                twin = owners.by_hash.get(h)
+                if twin and twin != doc_id:
+                    report.duplicates.append((str(f), twin))
+                    notice(f"{f}：与 {twin} 内容相同，已跳过")
+                    continue
                 parsed = process_file(f, doc_id)
             except BadDocumentError as e:
                 report.failed.append((str(f), str(e)))
@@ -206,10 +232,39 @@ def ingest(
                 log(f"skip {f}: {e.strerror or e}")
                 continue
             d = parsed.document
+            real = [c for c in parsed.clauses if c.path != PREAMBLE and not _PARAGRAPH.match(c.path)]
+            why = navigation_only(d.text, len(real))
+            if why:
+                report.failed.append((str(f), why))
+                log(f"skip {f}: {why}")
+                continue
+            th = _text_hash(d.text)
+            twin = owners.by_text.get(th)
+            if twin and twin != doc_id:
+                report.duplicates.append((str(f), twin))
+                notice(f"{f}：与 {twin} 内容相同，已跳过")
+                continue
+            title_key = _title_key(d.meta.title)
+            other = owners.by_title.get(title_key)
+            if other and other != doc_id and doc_id not in old_docs:
+                report.same_title.append((doc_id, other, d.meta.title))
+                notice(f"{f}：标题《{d.meta.title}》与已索引的 {other} 相同，但来自另一个文件，"
+                       "可能是重复或冒充的文件，已导入，请核对来源")
+            if doc_id in old_docs:
+                change = _describe_change(old_docs[doc_id], old_clauses.get(doc_id, []), d, parsed.clauses)
+                report.replaced.append((doc_id, change))
+                notice(f"{doc_id}：文件已改动，新版本替换了之前索引的版本（{change}）")
+            owners.claim(doc_id, h, th, title_key)
+            suspicious = [c.path for c in parsed.clauses if has_instruction(c.own_text)]
+            if suspicious:
+                report.flagged[doc_id] = suspicious
+                notice(f"{doc_id}：第 {'、'.join(suspicious)} 条含疑似指令的文字（如“忽略以上指令”），"
+                       "已标记，只作为引文数据，不当作规定")
             (report.updated if doc_id in old_docs else report.added).append(doc_id)
             if d.dropped:
                 report.dropped[doc_id] = list(d.dropped)
-            new_docs[doc_id] = _doc_record(d, len(parsed.clauses))
+            flags = {"instruction_clauses": suspicious} if suspicious else None
+            new_docs[doc_id] = _doc_record(d, len(parsed.clauses), flags)
             new_clauses[doc_id] = [asdict(c) for c in parsed.clauses]
             new_chunks[doc_id] = [dict(asdict(c), tokens=tokens(c.index_text)) for c in parsed.chunks]
 
@@ -233,8 +288,8 @@ def ingest(
         return report
 
 
-def _doc_record(d, clause_count: int) -> dict:
-    return {
+def _doc_record(d, clause_count: int, flags: dict | None = None) -> dict:
+    rec = {
         "doc_id": d.doc_id,
         "source_path": d.source_path,
         "content_hash": d.content_hash,
@@ -242,6 +297,72 @@ def _doc_record(d, clause_count: int) -> dict:
         "text": d.text,
         "clause_count": clause_count,
     }
+    if flags:
+        rec["flags"] = flags
+    return rec
+
+
+def _text_hash(text: str) -> str:
+    """Identity of a document's content across names, encodings and sidecars: its cleaned text without spaces."""
+    import hashlib
+
+    return hashlib.sha256("".join(text.split()).encode("utf-8")).hexdigest()[:24]
+
+
+def _title_key(title: str) -> str:
+    from .textnorm import t2s
+
+    return t2s("".join((title or "").split()))
+
+
+class _Owners:
+    """Which indexed document owns a content hash, a text hash or a title.
+
+    Only documents whose file still exists count: a file renamed on disk is a move, not a copy.
+    """
+
+    def __init__(self, old_docs: dict[str, dict]):
+        self.by_hash: dict[str, str] = {}
+        self.by_text: dict[str, str] = {}
+        self.by_title: dict[str, str] = {}
+        for doc_id, d in sorted(old_docs.items()):
+            if not Path(d.get("source_path", "")).exists():
+                continue
+            self.by_hash.setdefault(d["content_hash"], doc_id)
+            self.by_text.setdefault(_text_hash(d.get("text", "")), doc_id)
+            self.by_title.setdefault(_title_key(d.get("meta", {}).get("title", "")), doc_id)
+
+    def claim(self, doc_id: str, h: str, th: str, title_key: str) -> None:
+        for table in (self.by_hash, self.by_text, self.by_title):  # a new version drops its old keys
+            for k in [k for k, v in table.items() if v == doc_id]:
+                del table[k]
+        self.by_hash.setdefault(h, doc_id)
+        self.by_text.setdefault(th, doc_id)
+        if title_key:
+            self.by_title.setdefault(title_key, doc_id)
+
+
+def _describe_change(old: dict, old_clauses: list[dict], d, clauses) -> str:
+    """One Chinese phrase: which clauses the new version changed, added and removed."""
+    before = {c["path"]: c.get("own_text", c.get("text", "")) for c in old_clauses}
+    after = {c.path: c.own_text for c in clauses}  # own text: a parent does not change with its child
+    changed = [p for p in after if p in before and before[p] != after[p]]
+    added = [p for p in after if p not in before]
+    removed = [p for p in before if p not in after]
+
+    def few(paths: list[str]) -> str:
+        return "、".join(paths[:5]) + ("等" if len(paths) > 5 else "")
+
+    parts = []
+    if changed:
+        parts.append(f"改动 {len(changed)} 条：{few(changed)}")
+    if added:
+        parts.append(f"新增 {len(added)} 条：{few(added)}")
+    if removed:
+        parts.append(f"删除 {len(removed)} 条：{few(removed)}")
+    if old.get("meta", {}).get("title") != d.meta.title:
+        parts.append(f"标题由《{old.get('meta', {}).get('title')}》改为《{d.meta.title}》")
+    return "；".join(parts) or "条款文字未变，只改了格式或元数据"
 
 
 def _embed_all(chunks: list[dict], embedder_factory, spec: str, cache: EmbeddingCache, progress) -> tuple[np.ndarray, str]:

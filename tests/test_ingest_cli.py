@@ -66,6 +66,7 @@ def test_bad_paths_get_one_line_messages_and_no_traceback(index_copy, tmp_path):
     assert len(xyz) == 1 and "unsupported file type '.xyz'" in xyz[0]
     assert len(gone) == 1 and "no such file or directory" in gone[0]
     assert "2 failed" in r.stdout
+    assert r.returncode == 1 and err[-1].startswith("导入失败：2 个")  # any failure: exit 1
     assert (index_copy / "CURRENT").read_text() == before
 
 

@@ -38,6 +38,15 @@ def build_parser() -> argparse.ArgumentParser:
     cmp_.add_argument("--csv", action="store_true")
     ob = sub.add_parser("obligations", help="list the quantitative obligations of a region's documents")
     ob.add_argument("--region")
+    ob.add_argument("--json", action="store_true", help="one JSON object per rule instead of a Markdown table")
+    ck = sub.add_parser("checklist", help="every rule that applies to one person (我的清单), with totals")
+    ck.add_argument("--region", help="e.g. 清远市; national documents always apply")
+    ck.add_argument("--stage", help="school stage or type, e.g. 中学, 小学, 幼儿园")
+    ck.add_argument("--role", help="e.g. 教师, 学校领导, 班主任")
+    ck.add_argument("--rank", help="e.g. 中学一级")
+    ck.add_argument("--years", type=float, default=5, help="span for the totals (default 5)")
+    ck.add_argument("--csv", action="store_true")
+    ck.add_argument("--json", action="store_true")
     return ap
 
 
@@ -77,6 +86,8 @@ def main(argv: list[str] | None = None) -> int:
             return _chat(args, settings)
         if args.cmd == "compare":
             return _compare(args, settings)
+        if args.cmd == "checklist":
+            return _checklist(args, settings)
         return _obligations(args, settings)
     except ZhengceError as e:
         print(f"error: {e}", file=sys.stderr)
@@ -165,7 +176,30 @@ def _obligations(args, settings: Settings) -> int:
 
     store = Store(settings.data_dir, settings.chroma_host, settings.chroma_port)
     region = (store.check_regions([args.region]) or [None])[0] if args.region else None
-    print(format_table(extract_obligations(store, region)))
+    obligations = extract_obligations(store, region)
+    if args.json:
+        for o in obligations:
+            print(json.dumps(o.as_dict(), ensure_ascii=False))
+        return 0
+    print(format_table(obligations))
+    return 0
+
+
+def _checklist(args, settings: Settings) -> int:
+    from .calc import Profile, checklist, checklist_csv, format_checklist
+    from .store import Store
+
+    store = Store(settings.data_dir, settings.chroma_host, settings.chroma_port)
+    region = (store.check_regions([args.region]) or [None])[0] if args.region else None
+    items = checklist(store, Profile(region=region, stage=args.stage, role=args.role, rank=args.rank),
+                      years=args.years)
+    if args.csv:
+        sys.stdout.write(checklist_csv(items))
+    elif args.json:
+        for it in items:
+            print(json.dumps(it, ensure_ascii=False))
+    else:
+        print(format_checklist(items, args.years))
     return 0
 
 

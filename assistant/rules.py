@@ -92,6 +92,8 @@ def load_rules(directory: Path = RULES_DIR) -> list[Rule]:
     rules: list[Rule] = []
     for path in sorted(Path(directory).glob("*.yaml")):
         data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        if isinstance(data, dict) and "corrections" in data:
+            continue  # reviewed corrections to extracted rules: assistant.rule_corrections
         if not isinstance(data, dict) or not isinstance(data.get("rules"), list):
             raise ValueError(f"{path.name}: expected a mapping with a 'rules' list")
         defaults = {k: data[k] for k in ("doc_id", "region") if k in data}

@@ -156,10 +156,64 @@ def test_a_newly_ingested_document_needs_no_new_code(index_copy, tmp_path, embed
     assert find(extract_obligations(store, "随州市"), "六(二)", "不低于1.5%")
 
 
-def test_original_positions_fall_back_to_searching_when_t2s_changes_the_length():
-    from assistant.obligations import _Seg, _orig_pos
+JSON_FIELDS = {"doc_id", "title", "region", "clause", "subject", "action", "value", "unit", "comparator", "period",
+               "conditions", "quote"}
 
-    same = _Seg(0, 6, "學校領導每人", t2s("學校領導每人"))
-    assert _orig_pos(same, 4) == 4
-    longer = _Seg(0, 3, "abc", "abcd")  # pretend conversion added a character
-    assert (_orig_pos(longer, 2), _orig_pos(longer, 4)) == (2, 3)
+
+def test_obligations_json_cli(built_index, store, capsys):
+    import json
+
+    from assistant.__main__ import main
+
+    assert main(["--data-dir", str(built_index), "obligations", "--json", "--region", "随州市"]) == 0
+    rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert rows and all(JSON_FIELDS <= set(r) for r in rows)
+    fin = next(r for r in rows if r["clause"] == "六(二)" and r["value"] == 1.5)
+    assert (fin["unit"], fin["comparator"], fin["subject"]) == ("%", "不低于", "财政部门")
+    for r in rows:
+        assert r["region"] == "随州市" and r["value"] is not None
+        assert store.quote_is_verbatim(r["doc_id"], r["quote"])
+    keys = [(r["clause"], r["quote"], r["value"], r["unit"], r["subject"]) for r in rows]
+    assert len(keys) == len(set(keys))  # no duplicates
+    assert main(["--data-dir", str(built_index), "obligations", "--region", "随州市"]) == 0
+    assert capsys.readouterr().out.startswith("| 地区 | 条款 | 主体 |")
+
+
+def test_every_obligation_has_a_number(all_obligations):
+    for o in all_obligations:
+        assert o.number is not None and o.unit, o
+
+
+def test_corrections_drop_amend_and_pin(store):
+    from assistant.rule_corrections import apply_corrections, check_corrections
+    from assistant.rule_extract import extract_clauses
+
+    doc = "001_4ea7f4e0e4771614"
+    clauses = store.clauses_of(doc)
+    by_path = {c.path: c for c in clauses}
+    rules = extract_clauses(clauses)
+    fixes = (
+        {"doc_id": doc, "clause": "六(二)", "quote": "财政部门要按不低于教师工资总额的1.5%", "set": {"subject": "市财政部门"}},
+        {"doc_id": doc, "clause": "四(二)", "quote": "每3年重新核定编制总量", "drop": True},
+        {"doc_id": doc, "clause": "六(二)", "quote": "保障教师继续教育培训", "add": {"value": 1, "unit": "项", "subject": "学校"}},
+    )
+    out = apply_corrections(rules, doc, by_path, fixes)
+    assert next(r for r in out if r.value == 1.5).subject == "市财政部门"
+    assert not any(r.clause == "四(二)" and r.value == 3 for r in out)
+    assert any(r.subject == "学校" and r.unit == "项" for r in out)
+    assert check_corrections(store, fixes) == []
+    bad = ({"doc_id": doc, "clause": "六(二)", "quote": "不在文中的话", "drop": True},)
+    assert "quote not found" in check_corrections(store, bad)[0]
+    assert check_corrections(store) == []  # the shipped corrections bind to the corpus
+
+
+def test_checklist_for_a_teacher(store):
+    from assistant.calc import Profile, checklist, checklist_csv
+
+    items = checklist(store, Profile(region="清远市", role="教师", rank="中学一级"), years=10)
+    research = [it for it in items if it["clause"] == "三(二)4"]
+    assert [(it["subject"], it["per_span"]) for it in research] == [("中學一級教師", 2)]
+    assert all(it["region"] in ("清远市",) for it in items)
+    lead = checklist(store, Profile(region="清远市", role="校长"), years=1)
+    assert any(it["clause"] == "三(一)1" and it["per_year"] == 60 for it in lead)
+    assert checklist_csv(items).splitlines()[0].startswith("region,title,clause")

@@ -1,52 +1,69 @@
-"""The web app as a person uses it: `python app.py` in a subprocess, driven in headless Chromium.
+"""The web app as a person uses it: `python app.py` in a subprocess, driven in headless Chromium
+at 1366 px, at 390 px (a phone) and in dark mode.
 
-Also writes the README screenshots to docs/screenshots/ (chat.png, compare.png, documents.png).
+Screenshots go to a temporary directory (printed at the end of the run). To refresh the README's
+screenshots on purpose: ZHENGCE_SCREENSHOTS=docs/screenshots .venv/bin/python -m pytest tests/test_app_browser.py
 """
 from __future__ import annotations
 
+import csv
+import io
 import os
 import re
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
-from tests.test_app_client import running_app
+from tests.test_app_client import ENGLISH, running_app
 
 pytestmark = pytest.mark.browser
 
 ROOT = Path(__file__).resolve().parents[1]
-SHOTS = ROOT / "docs" / "screenshots"
 CHROMIUM = Path("/usr/bin/chromium")
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
         "--disable-component-update", "--disable-sync", "--no-first-run"]
 BOT = "#chatbot [data-testid='bot']"
 ANSWER_TIMEOUT = 30_000  # ms
 ROWS = "[role=row]:has([role=gridcell])"  # gr.Dataframe's body rows (a div grid, not <tbody>)
+DESKTOP = {"width": 1366, "height": 900}
+PHONE = {"width": 390, "height": 844}
 
 
 def _ensure_chromium() -> None:
     if CHROMIUM.exists():
         return
     if shutil.which("apt-get") and hasattr(os, "geteuid") and os.geteuid() == 0:
-        subprocess.run("apt-get update -qq && apt-get install -y -qq chromium chromium-driver",
+        subprocess.run("apt-get update -qq && apt-get install -y -qq chromium fonts-wqy-microhei",
                        shell=True, capture_output=True, timeout=900)
     if not CHROMIUM.exists():
         pytest.skip("/usr/bin/chromium is missing and could not be installed (apt-get install chromium)")
 
 
 @pytest.fixture(scope="module")
-def app_url(built_index, tmp_path_factory):
+def shots(tmp_path_factory) -> Path:
+    """Where screenshots go: a temporary directory, unless ZHENGCE_SCREENSHOTS names one."""
+    chosen = os.environ.get("ZHENGCE_SCREENSHOTS")
+    d = Path(chosen) if chosen else tmp_path_factory.mktemp("screenshots")
+    d.mkdir(parents=True, exist_ok=True)
+    yield d
+    print(f"\nscreenshots: {d}")
+
+
+@pytest.fixture(scope="module")
+def app(built_index, tmp_path_factory):
+    """(url, data dir) of a running app over a private copy of the session index."""
     _ensure_chromium()
     data = tmp_path_factory.mktemp("browser-app") / "index"
     shutil.copytree(built_index, data)
     with running_app(data, data.parent / "app.log") as url:
-        yield url
+        yield url, data
 
 
 @pytest.fixture(scope="module")
-def browser(app_url):
+def browser(app):
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
@@ -56,15 +73,24 @@ def browser(app_url):
 
 
 @pytest.fixture
-def page(browser, app_url):
-    context = browser.new_context(viewport={"width": 1280, "height": 1000}, locale="zh-CN")
-    pg = context.new_page()
-    errors: list[str] = []
-    pg.on("pageerror", lambda e: errors.append(str(e)))
-    pg.goto(app_url)
-    pg.wait_for_selector("#question textarea")
-    yield pg
-    context.close()
+def open_page(browser, app):
+    """open_page(viewport=DESKTOP, dark=False) -> a page of the app in a fresh browser profile."""
+    contexts, errors = [], []
+
+    def _open(viewport=DESKTOP, dark=False):
+        ctx = browser.new_context(viewport=viewport, locale="zh-CN", color_scheme="dark" if dark else "light",
+                                  permissions=["clipboard-read", "clipboard-write"])
+        contexts.append(ctx)
+        pg = ctx.new_page()
+        pg.on("pageerror", lambda e: errors.append(str(e)))
+        pg.goto(app[0])
+        pg.wait_for_selector("#question textarea")
+        pg.wait_for_function("document.querySelector('#status').innerText.includes('已加载')")
+        return pg
+
+    yield _open
+    for ctx in contexts:
+        ctx.close()
     assert not errors, errors
 
 
@@ -77,48 +103,158 @@ def ask(page, question: str) -> str:
     return page.locator(BOT).last.inner_text()
 
 
-def test_chat_answer_with_citation_and_clause_panel(page):
+def panel_shows(page, clause: str, marked: str) -> None:
+    page.wait_for_function(f"document.querySelector('#zc-panel mark') && "
+                           f"document.querySelector('#zc-panel').innerText.includes('{clause}')")
+    mark = page.locator("#zc-panel mark").first.inner_text()
+    assert marked in mark
+    text = page.locator("#zc-panel .clause-text").inner_text()
+    assert len(text) > len(mark) + 50  # the whole clause, not just the quote
+
+
+def luminance(rgb: str) -> float:
+    vals = [int(x) / 255 for x in re.findall(r"\d+", rgb)[:3]]
+    lin = [v / 12.92 if v <= 0.03928 else ((v + 0.055) / 1.055) ** 2.4 for v in vals]
+    return 0.2126 * lin[0] + 0.7152 * lin[1] + 0.0722 * lin[2]
+
+
+def contrast(a: str, b: str) -> float:
+    la, lb = sorted((luminance(a), luminance(b)), reverse=True)
+    return (la + 0.05) / (lb + 0.05)
+
+
+def assert_no_english(msg: str) -> None:
+    assert re.search(r"[\u4e00-\u9fff]", msg), msg
+    assert not ENGLISH.search(msg), msg
+    assert "Traceback" not in msg and "Error" not in msg, msg
+
+
+# ---------------------------------------------------------------------------
+def test_sources_beside_each_answer_history_and_feedback(open_page, app, shots):
+    page = open_page()
     text = ask(page, "学校领导每学期听课多少节？")
-    assert "30" in text
-    assert re.search(r"\[\d+\]", text)
-    assert "Traceback" not in text
+    assert "30" in text and "[1]" in text and "Traceback" not in text
+    assert "出处" in text and "<" not in text and "**" not in text
 
-    # the citation list under the chat; choosing [1] shows the whole clause with the quote marked
-    first = page.locator("#citations label").first
-    assert "三(一)1" in first.inner_text()
-    first.click()
-    page.wait_for_selector("#clause-panel mark")
-    panel = page.locator("#clause-panel")
-    assert "三(一)1" in panel.inner_text()
-    assert "清远市" in panel.inner_text()
-    mark = page.locator("#clause-panel mark").first.inner_text()
-    assert "30" in mark
-    assert len(panel.locator(".clause-text").inner_text()) > len(mark) + 50  # the whole clause, not just the quote
+    # [1] in the answer opens the clause beside it: heading path, whole clause, quote highlighted
+    page.locator(f"{BOT} .zc-cite").first.click()
+    panel_shows(page, "三(一)1", "30")
+    panel = page.locator("#zc-panel").inner_text()
+    assert "清远市" in panel and "具體工作措施" in panel  # the heading path above the clause
+    box, chat = page.locator("#clause-panel").bounding_box(), page.locator("#chatbot").bounding_box()
+    assert box["x"] > chat["x"] + chat["width"] - 5 and box["y"] < chat["y"] + 200  # beside the chat, at the top
 
-    # the calculation is one click away
+    # the calculation is one click away, in words (no internal names)
     page.locator(f"{BOT} summary").last.click()
     calc = page.locator(f"{BOT} details").last.inner_text()
     assert "输入" in calc and "结果" in calc and "30" in calc
+    assert not re.search(r"[a-z]+_[a-z]+", calc), calc
+    page.screenshot(path=str(shots / "chat.png"))
 
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SHOTS / "chat.png"), full_page=True)
+    # a second question; the first answer keeps its own sources
+    assert "5‰" in ask(page, "清远市教研员配备比例是多少？")
+    page.locator(f"{BOT} .zc-cite").last.click()
+    page.wait_for_function("!document.querySelector('#zc-panel').innerText.includes('三(一)1')")
+    page.locator(f"{BOT} .zc-cite").first.click()
+    panel_shows(page, "三(一)1", "30")
+
+    # reload: the conversation is still there, sources still open, and it is listed
+    page.reload()
+    page.wait_for_function(f"document.querySelectorAll(\"{BOT}\").length >= 2", timeout=ANSWER_TIMEOUT)
+    assert "学校领导每学期听课多少节" in page.locator("#history").inner_text()
+    page.locator(f"{BOT} .zc-cite").first.click()
+    panel_shows(page, "三(一)1", "30")
+
+    # 👎 with a comment on the first answer -> in the feedback CSV
+    page.get_by_role("button", name="踩").first.click()  # one 👍/👎 pair per answer, in order
+    page.wait_for_selector("#feedback-text textarea", state="visible")
+    page.fill("#feedback-text textarea", "应该同时给出一学年的节数")
+    page.click("#feedback-send")
+    page.wait_for_function("document.querySelector('#feedback-msg').innerText.includes('意见已提交')")
+    out = subprocess.run([sys.executable, "-m", "web.feedback", "--csv", "--data-dir", str(app[1])],
+                         cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    rows = list(csv.DictReader(io.StringIO(out.stdout)))
+    assert len(rows) == 1
+    assert rows[0]["评价"] == "👎" and rows[0]["意见"] == "应该同时给出一学年的节数"
+    assert rows[0]["问题"] == "学校领导每学期听课多少节？" and "[1] 清远市" in rows[0]["出处"]
 
 
-def test_follow_up_example_button_and_errors_in_chat(page):
+def test_copy_and_export_are_clean_text(open_page):
+    page = open_page()
+    ask(page, "比较清远和随州的教师培训经费规定")
+    page.locator(f"{BOT} .zc-copy").last.click()
+    page.wait_for_function("window.__zhengce_copied")
+    copied = page.evaluate("navigator.clipboard.readText()")
+    assert copied == page.evaluate("window.__zhengce_copied")
+    assert "出处：\n[1] 清远市《" in copied and "[2] 随州市《" in copied and "：“" in copied
+    assert not re.search(r"<[a-z/]|\*\*|&[a-z]+;", copied), copied
+
+    with page.expect_download() as dl:
+        page.locator(f"{BOT} .zc-export").last.click()
+    md = Path(dl.value.path()).read_text(encoding="utf-8")
+    assert "**出处**" in md and "- [1] 清远市《" in md
+
+    page.click("#export-chat")
+    page.wait_for_selector("#export-file a", timeout=ANSWER_TIMEOUT)
+    with page.expect_download() as dl:
+        page.locator("#export-file a").first.click()
+    conv = Path(dl.value.path()).read_text(encoding="utf-8")
+    assert "### 问：比较清远和随州的教师培训经费规定" in conv and "**出处**" in conv
+
+
+def test_phone_layout_opens_sources_under_the_answer(open_page, shots):
+    page = open_page(PHONE)
+    ask(page, "学校领导每学期听课多少节？")
+    assert not page.locator("#clause-panel").is_visible()
+    page.locator(f"{BOT} .zc-cite").last.click()
+    card = page.locator(f"{BOT} .zc-card.open")
+    card.locator("mark").first.wait_for(state="visible")
+    assert "三(一)1" in card.inner_text() and "30" in card.locator("mark").first.inner_text()
+    a, c = page.locator(f"{BOT} .zc-text").last.bounding_box(), card.bounding_box()
+    assert abs(a["x"] - c["x"]) < 40  # directly under the answer, same column
+    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"] + 1  # no sideways scrolling
+    page.screenshot(path=str(shots / "chat-mobile.png"))
+
+
+def test_dark_mode_highlight_is_readable(open_page, shots):
+    page = open_page(dark=True)
+    ask(page, "学校领导每学期听课多少节？")
+    page.locator(f"{BOT} .zc-cite").last.click()
+    panel_shows(page, "三(一)1", "30")
+    assert page.evaluate("document.body.classList.contains('dark') || "
+                         "document.documentElement.classList.contains('dark')")
+    fg, bg = page.evaluate("(() => { const s = getComputedStyle(document.querySelector('#zc-panel mark'));"
+                           " return [s.color, s.backgroundColor]; })()")
+    assert contrast(fg, bg) >= 4.5, (fg, bg)
+    text_fg = page.evaluate("getComputedStyle(document.querySelector('#zc-panel .clause-text')).color")
+    assert luminance(text_fg) > 0.5  # light text on the dark card
+    page.screenshot(path=str(shots / "chat-dark.png"))
+
+
+def test_follow_up_example_button_and_chinese_errors_in_chat(open_page):
+    page = open_page()
     ask(page, "学校领导每学期听课多少节？")
     assert "60" in ask(page, "那一学年呢？")  # multi-turn: the session remembers the question
+    page.reload()
+    page.wait_for_function(f"document.querySelectorAll(\"{BOT}\").length >= 2", timeout=ANSWER_TIMEOUT)
+    assert "60" in ask(page, "那一学年呢？")  # and so does the conversation restored after a reload
 
     before = page.locator(BOT).count()
     page.get_by_role("button", name="我们学校30个班，要不要建名师工作室？").click()
     page.wait_for_function(f"document.querySelectorAll(\"{BOT}\").length > {before}", timeout=ANSWER_TIMEOUT)
     assert "工作室" in page.locator(BOT).last.inner_text()
 
-    err = ask(page, "   ")
-    assert "⚠️" in err and "empty" in err and "Traceback" not in err
+    for bad in ["   ", "学" * 6000, "hello, what is the budget?"]:
+        err = ask(page, bad)
+        assert "⚠️" in err, err
+        assert_no_english(err)
+    assert "问题是空的" in ask(page, "")
     assert "30" in ask(page, "学校领导每学期听课多少节？")  # still answering afterwards
 
 
-def test_compare_table_one_row_per_city(page):
+def test_compare_table_one_row_per_city(open_page, shots):
+    page = open_page()
     page.get_by_role("tab", name="对比").click()
     topic = page.locator("#topic input")
     topic.fill("教师培训经费")
@@ -134,10 +270,16 @@ def test_compare_table_one_row_per_city(page):
     assert "1.5%" in rows.nth(1).inner_text()
     assert "2/2" in page.locator("#compare-msg").inner_text()
     assert ".csv" in page.locator("#compare-csv").inner_text()
-    page.screenshot(path=str(SHOTS / "compare.png"), full_page=True)
+    page.screenshot(path=str(shots / "compare.png"), full_page=True)
+
+    topic.fill("")
+    page.click("#compare-btn")
+    page.wait_for_function("document.querySelector('#compare-msg').innerText.includes('⚠️')")
+    assert_no_english(page.locator("#compare-msg").inner_text())
 
 
-def test_documents_tab_browse_and_upload(page, tmp_path):
+def test_documents_upload_refusals_in_chinese_and_header_refresh(open_page, tmp_path, shots):
+    page = open_page()
     page.get_by_role("tab", name="文件").click()
     table = page.locator(f"#doc-table {ROWS}")
     assert table.count() == 5
@@ -147,18 +289,24 @@ def test_documents_tab_browse_and_upload(page, tmp_path):
     page.wait_for_selector("#clause-tree label")
     page.locator("#clause-tree label", has_text="六(二)").first.click()
     page.wait_for_function("document.querySelector('#doc-clause').innerText.includes('1.5%')")
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SHOTS / "documents.png"), full_page=True)
+    page.screenshot(path=str(shots / "documents.png"), full_page=True)
 
-    # a broken file is refused with a message and changes nothing
-    bad = tmp_path / "坏文件.pdf"
-    bad.write_bytes(b"%PDF-1.4 this is not really a pdf" + bytes(range(256)))
-    page.set_input_files("#upload input[type=file]", str(bad))
-    page.wait_for_function("document.querySelector('#upload-msg').innerText.includes('无法导入')",
-                           timeout=ANSWER_TIMEOUT)
+    # files that cannot be read are refused in Chinese and change nothing
+    bad_pdf = tmp_path / "坏文件.pdf"
+    bad_pdf.write_bytes(b"%PDF-1.4 this is not really a pdf" + bytes(range(256)))
+    exe = tmp_path / "setup.exe"
+    exe.write_bytes(b"MZ" + bytes(200))
+    for bad in (bad_pdf, exe):
+        page.set_input_files("#upload input[type=file]", str(bad))
+        page.wait_for_function(f"document.querySelector('#upload-msg').innerText.includes('{bad.name}')",
+                               timeout=ANSWER_TIMEOUT)
+        msg = page.locator("#upload-msg").inner_text()
+        assert "无法导入" in msg
+        assert_no_english(msg.replace(bad.name, ""))
+        assert not page.locator(".toast-body").count() or "Invalid" not in page.locator(".toast-body").inner_text()
     assert table.count() == 5
 
-    # a good file is indexed and searchable at once, under a safe name
+    # a good file is indexed and searchable at once; the header and the region lists follow
     good = tmp_path / "劳动 教育(通知).txt"
     good.write_text("肇庆市教育局关于加强中小学劳动教育的通知\n\n一、总体要求\n"
                     "（一）各中小学每周开设劳动教育课不少于1课时，纳入课程表。\n"
@@ -167,7 +315,11 @@ def test_documents_tab_browse_and_upload(page, tmp_path):
     page.wait_for_function("document.querySelector('#upload-msg').innerText.includes('✅')", timeout=60_000)
     assert "劳动_教育_通知.txt" in page.locator("#upload-msg").inner_text()
     assert table.count() == 6
+    status = page.locator("#status").inner_text()
+    assert "6 份文件" in status and "肇庆市" in status
 
+    page.get_by_role("tab", name="对比").click()
+    assert page.get_by_role("checkbox", name="肇庆市").count() == 1
     page.get_by_role("tab", name="问答").click()
     text = ask(page, "肇庆市劳动教育课每周多少课时？")
     assert "1课时" in text and "肇庆市" in text

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -70,8 +71,13 @@ def app_data(built_index, tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def app_url(app_data, tmp_path_factory):
-    with running_app(app_data, tmp_path_factory.mktemp("applog") / "app.log") as url:
+def app_log(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("applog") / "app.log"
+
+
+@pytest.fixture(scope="module")
+def app_url(app_data, app_log):
+    with running_app(app_data, app_log) as url:
         yield url
 
 
@@ -82,21 +88,35 @@ def client(app_url):
     return Client(app_url, verbose=False)
 
 
-def test_api_lists_the_named_endpoints(client):
+ENGLISH = re.compile(r"[A-Za-z]{3,}(?:\s+[A-Za-z]{2,}){1,}")  # English prose, not a file type or a command
+
+
+def assert_chinese(msg: str) -> None:
+    assert msg and re.search(r"[\u4e00-\u9fff]", msg), msg
+    assert not ENGLISH.search(msg.replace("python -m ingest --rebuild corpus/", "")), msg
+    assert "Traceback" not in msg and "Error" not in msg, msg
+
+
+def test_api_lists_the_named_endpoints_with_typed_returns(client):
     named = client.view_api(print_info=False, return_format="dict")["named_endpoints"]
     assert {"/ask", "/compare", "/documents"} <= set(named)
+    ask = named["/ask"]["returns"][0]["type"]
+    assert ask["type"] == "object" and {"answer", "found", "citations", "error", "error_type"} <= set(ask["properties"])
+    assert ask["properties"]["citations"]["items"]["properties"]["quote"] == {"type": "string"}
+    cmp_ = named["/compare"]["returns"][0]["type"]
+    assert set(cmp_["properties"]) == {"topic", "rows", "error", "error_type"}
+    assert "地区" in cmp_["properties"]["rows"]["items"]["properties"]
 
 
 def test_ask_returns_the_json_contract(client):
     r = client.predict("学校领导每学期听课多少节？", None, None, api_name="/ask")
-    assert set(r) >= {"answer", "found", "citations", "tool_calls", "script"}
-    assert r["found"] is True
+    assert set(r) >= {"answer", "found", "citations", "tool_calls", "script", "error", "error_type"}
+    assert r["found"] is True and r["error"] is None and r["error_type"] is None
     assert "30" in r["answer"] and "[1]" in r["answer"]
     c = r["citations"][0]
     assert set(c) == {"doc_id", "title", "region", "clause", "quote"}
     assert (c["region"], c["clause"]) == ("清远市", "三(一)1")
     assert "30" in c["quote"]
-    assert "error" not in r
 
 
 def test_ask_honours_regions_and_script(client):
@@ -106,46 +126,65 @@ def test_ask_honours_regions_and_script(client):
     assert "5‰" in r["answer"]
 
 
+@pytest.mark.parametrize("question", ["   ", "学" * 6000, "?!。", "\x00\x01\x02 学校"])
+def test_bad_questions_get_a_typed_chinese_error(client, question):
+    r = client.predict(question, None, None, api_name="/ask")
+    assert r["found"] is False and r["citations"] == []
+    if r["error"] is None:  # a question that is merely unanswerable is not an error
+        assert_chinese(r["answer"])
+        return
+    assert r["error_type"] in {"bad_request", "bad_input"}
+    assert_chinese(r["error"])
+    assert r["answer"] == r["error"]
+
+
 def test_empty_question_is_a_clear_error_not_a_crash(client):
     r = client.predict("   ", None, None, api_name="/ask")
-    assert r["found"] is False and r["citations"] == []
-    assert "empty" in r["error"] and r["answer"] == r["error"]
-    assert "Traceback" not in r["error"]
-    # the server is still fine afterwards
+    assert r["error_type"] == "bad_request" and "问题是空的" in r["error"]
     assert client.predict("学校领导一学年要听多少节课？", None, None, api_name="/ask")["found"] is True
 
 
-def test_unknown_region_is_a_clear_error(client):
+def test_unknown_region_is_a_clear_error_logged_in_one_line(client, app_log):
     r = client.predict("学校领导每学期听课多少节？", ["火星市"], None, api_name="/ask")
+    assert r["error_type"] == "bad_request"
     assert "火星市" in r["error"] and "清远市" in r["error"]
+    assert_chinese(r["error"])
+    r = client.predict("教师培训经费", ["火星市"], api_name="/compare")
+    assert r["rows"] == [] and "火星市" in r["error"] and r["error_type"] == "bad_request"
+    time.sleep(0.5)
+    log = app_log.read_text()
+    assert "火星市" in log and "Traceback" not in log
 
 
 def test_compare_returns_one_row_per_region(client):
-    rows = client.predict("教师培训经费", ["清远市", "随州市"], api_name="/compare")
-    assert [r["地区"] for r in rows] == ["清远市", "随州市"]
-    for r in rows:
-        assert set(r) == {"地区", "规定", "条款", "文件", "原文"}
-        assert r["规定"] != "未规定" and r["条款"] and r["文件"]
+    r = client.predict("教师培训经费", ["清远市", "随州市"], api_name="/compare")
+    assert r["error"] is None and r["topic"] == "教师培训经费"
+    rows = r["rows"]
+    assert [x["地区"] for x in rows] == ["清远市", "随州市"]
+    for x in rows:
+        assert set(x) == {"地区", "规定", "条款", "文件", "原文"}
+        assert x["规定"] != "未规定" and x["条款"] and x["文件"]
     assert "1.5%" in rows[1]["规定"]
 
 
 def test_compare_marks_cities_that_say_nothing(client):
-    rows = client.predict("集团化办学", None, api_name="/compare")
+    rows = client.predict("集团化办学", None, api_name="/compare")["rows"]
     by_region = {r["地区"]: r for r in rows}
     assert by_region["克拉玛依市"]["规定"] == "未规定" and by_region["克拉玛依市"]["条款"] == ""
     assert by_region["随州市"]["规定"] != "未规定"
 
 
-def test_compare_with_an_empty_topic_is_refused_cleanly(client):
-    from gradio_client.exceptions import AppError
-
-    with pytest.raises(AppError, match="topic is empty"):
-        client.predict("  ", None, api_name="/compare")
+def test_compare_with_an_empty_topic_returns_an_error_instead_of_raising(client):
+    r = client.predict("  ", None, api_name="/compare")
+    assert r["rows"] == [] and r["error_type"] == "bad_request"
+    assert "对比主题" in r["error"]
+    assert_chinese(r["error"])
 
 
 def test_documents_lists_the_corpus(client):
-    docs = client.predict(api_name="/documents")
-    assert len(docs) == 5
+    r = client.predict(api_name="/documents")
+    docs = r["documents"]
+    assert r["error"] is None and len(docs) == 5
     assert {d["region"] for d in docs} == {"清远市", "随州市", "成都市", "克拉玛依市", "通用"}
     assert all(d["clauses"] > 0 for d in docs)
 

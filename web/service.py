@@ -1,4 +1,4 @@
-"""The app's shared service: one Assistant for every session, swapped under a lock
+"""The web app's shared service: one Assistant for every session, swapped under a lock
 when the index changes (an upload, or a CLI ingest while the app runs); first-start
 index build in the background; safe upload ingestion. No Gradio here."""
 from __future__ import annotations
@@ -9,6 +9,7 @@ import shutil
 import sys
 import tempfile
 import threading
+import time
 import traceback
 from pathlib import Path
 
@@ -95,6 +96,13 @@ class Service:
             getattr(a, "base", a).ask("学校领导每学期听课多少节？")
         except Exception as e:  # warming is best-effort
             log(f"warm-up failed: {type(e).__name__}: {e}")
+
+    def wait_ready(self, timeout: float) -> bool:
+        """Block until the index is loaded (True), it failed, or `timeout` seconds passed (False)."""
+        deadline = time.monotonic() + timeout
+        while not self.ready and not self.error and time.monotonic() < deadline:
+            time.sleep(0.25)
+        return self.ready
 
     # ---- access ---------------------------------------------------------
     def get(self):
@@ -184,7 +192,7 @@ class Service:
             a = self.reload()
         doc = a.store.docs.get(doc_id)
         if doc is None:
-            raise BadDocumentError("the file was read but no document was indexed")
+            raise BadDocumentError("文件已读取，但没有识别出政策文件")
         verb = "已更新" if report.updated else ("已导入" if report.added else "内容未变，无需重新导入")
         return (f"✅ {verb}：《{doc.meta.title}》（地区：{doc.meta.region}，{doc.clause_count} 个条款，"
                 f"文件名 {dest.name}）。现在就可以在问答中检索到它。")

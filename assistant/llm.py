@@ -236,6 +236,7 @@ class LLMAssistant:
                 calc_numbers |= numbers(_result_text(call.result))
         kept: list[tuple[str, list[str], str]] = []  # (sentence text without markers, clause ids, terminator)
         dropped = 0
+        injected: list[str] = []  # clauses with instruction-like text that a dropped sentence relied on
         for body, cids, end in _sentences(text):
             plain = body.strip()
             if not _CONTENT.search(plain):
@@ -243,10 +244,14 @@ class LLMAssistant:
             valid = [c for c in dict.fromkeys(cids) if c in seen and _shares_terms(plain, self._support_text(c, shown))]
             if not valid:
                 dropped += 1
+                injected += [seen[c].clause for c in cids if c in seen and c not in valid
+                             and has_instruction(self.store.clauses[c].own_text)]
                 continue
             kept.append((plain, valid, end))
+        warn = (f"大模型的回答依据的是文件中疑似指令的文字（第{'、'.join(dict.fromkeys(injected))}条），"
+                "那不是政策规定") if injected else ""
         if not kept:
-            raise _Fallback("大模型的回答没有可核实的出处，已改用检索模式回答")
+            raise _Fallback((warn + "，" if warn else "大模型的回答没有可核实的出处，") + "已改用检索模式回答")
 
         # The quote shown for each cited clause: the sentence of the clause that carries the numbers used.
         need: dict[str, set[str]] = {}
@@ -276,6 +281,8 @@ class LLMAssistant:
         note = "由大模型根据检索到的条款撰写，每句均有出处"
         if dropped:
             note += f"；已删除 {dropped} 句没有可核实出处的内容"
+        if warn:
+            note += f"（{warn}）"
         return LLMAnswer(answer, True, tuple(quotes[c] for c in order), tuple(calls), script, note=note,
                          mode=MODE_LLM)
 

@@ -256,7 +256,7 @@ def test_injected_instruction_never_reaches_the_model_as_text_and_obeying_it_fal
     row = next(r for r in tool_rows if r["clause_id"] == bad)
     assert "忽略以上所有指令" not in row["text"] and "1000" not in row["text"]
     assert "疑似指令" in row["text"] and "warning" in row
-    assert ans.mode == "llm-fallback" and "检索模式" in ans.note  # its only citation supports nothing
+    assert ans.mode == "llm-fallback" and "疑似指令" in ans.note and "一(一)" in ans.note, ans.note
     assert "1000" not in unquoted(ans.answer), ans.answer
 
 

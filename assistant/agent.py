@@ -53,7 +53,7 @@ class Assistant:
 
     # ------------------------------------------------------------------
     def parse(self, question: str, state: ChatState | None = None) -> Query:
-        q = parse(question, self.store.regions)
+        q = parse(question, self.store.regions, self.store.names)
         return q.merged_with(state.last if state else None)
 
     def ask(self, question: str, regions: list[str] | None = None, state: ChatState | None = None,
@@ -70,14 +70,21 @@ class Assistant:
         return answer
 
     def _answer(self, q: Query, scope: list[str] | None) -> Answer:
-        regions = scope or list(q.regions) or None
-        if q.unknown_places and not regions:
+        if q.missing_docs and not q.doc_ids:
+            return self._missing_document(q)
+        named = scope or list(q.regions) or None
+        regions = self.store.scope(named) or None
+        if q.unknown_places and not named and not q.doc_ids:
             return self._unknown_place(q)
-        if q.compare and not scope:
+        if q.doc_ids and q.article:
+            return self._article(q)
+        if q.compare and len(q.doc_ids) >= 2:
+            return self._compare_documents(q)
+        if q.compare and not scope and not q.doc_ids:
             return self._compare(q, list(q.regions) or None)
         r = route(q)
         if r is not None:
-            answered = self._tool(q, r, regions)
+            answered = self._tool(q, r, named)
             if answered is not None:
                 return answered
         return self._retrieve(q, regions)
@@ -92,19 +99,70 @@ class Assistant:
                 f"本库收录：{'、'.join(self._covered())}。")
         return Answer(compose.in_script(text, q.script), False, script=q.script)
 
+    def _missing_document(self, q: Query) -> Answer:
+        names = "、".join(f"《{n}》" for n in q.missing_docs)
+        titles = "、".join(f"《{d.meta.title}》" for d in sorted(self.store.docs.values(), key=lambda d: d.doc_id)[:12])
+        more = " 等" if len(self.store.docs) > 12 else ""
+        text = f"本库没有收录{names}，无法回答关于它的问题。本库收录的文件有：{titles}{more}。"
+        return Answer(compose.in_script(text, q.script), False, script=q.script)
+
+    def _article(self, q: Query) -> Answer:
+        """"教师法第二十五条是怎么规定的？": that article of that document, quoted."""
+        doc_id = q.doc_ids[0]
+        title = self.store.docs[doc_id].meta.title
+        clause = self.store.clause(doc_id, q.article)
+        if clause is None:
+            text = f"《{title}》中没有{q.article}。"
+            return Answer(compose.in_script(text, q.script, [title]), False, script=q.script)
+        quote = compose.article_quote(clause)
+        citation = self.store.citation(clause, quote)
+        text = compose.frame_fact([citation], [[quote]])
+        return Answer(compose.in_script(text, q.script, [compose.display(quote)]), True, (citation,), script=q.script)
+
+    def _compare_documents(self, q: Query) -> Answer:
+        """One cited row per named document, 未规定 where a document is silent."""
+        topic = compose.strip_names(q.simplified, [self.store.names.titles[d] for d in q.doc_ids],
+                                    self.store.names.alias_docs)
+        lines, citations, rows = [], [], []
+        for doc_id in q.doc_ids:
+            title = self.store.docs[doc_id].meta.title
+            scored = self.retriever.search(topic, None, k=3, doc_ids=(doc_id,))
+            hit = next((h for h in scored.hits if self._is_answer(h, scored.query_terms)), None)
+            if hit is None:
+                lines.append(f"- 《{title}》：{NOT_SET}（该文件未提及）")
+                rows.append({"document": title, "clause": "", "requirement": NOT_SET})
+                continue
+            clause = self.store.clauses[hit.chunk.clause_id]
+            qs = compose.pick_sentences(clause, scored.query_terms, topic, weight=self.retriever.idf)
+            citations.append(self.store.citation(clause, qs[0]))
+            lines.append(f"- 《{title}》{compose.clause_ref(clause.path)}：“{compose.display(qs[0])}”[{len(citations)}]")
+            rows.append({"document": title, "clause": clause.path, "requirement": qs[0]})
+        found = bool(citations)
+        head = f"关于“{topic.strip()}”，各文件的规定：" if found else f"所问文件都没有关于“{topic.strip()}”的规定。"
+        text = head + "\n" + "\n".join(lines)
+        return Answer(compose.in_script(text, q.script, [c.quote for c in citations]), found, tuple(citations),
+                      script=q.script, table=tuple(rows))
+
     def _is_answer(self, hit: Hit, terms, pattern: str | None = None) -> bool:
         if self.retriever.coverage(hit, terms) < self.min_coverage or hit.dense < self.min_dense:
+            return False
+        clause = self.store.clauses[hit.chunk.clause_id]
+        if compose.is_heading_only(clause, clause.clause_id in self.store.parent_ids):
             return False
         if pattern:
             return bool(re.search(pattern, normalize(self.store.clauses[hit.chunk.clause_id].text)))
         return True
 
     def _retrieve(self, q: Query, regions: list[str] | None) -> Answer:
-        scored = self.retriever.search(q.simplified, regions, k=5)
+        query = q.simplified
+        if q.doc_ids:  # the document's own name says nothing about which clause answers
+            query = compose.strip_names(query, [self.store.names.titles[d] for d in q.doc_ids],
+                                        self.store.names.alias_docs)
+        scored = self.retriever.search(query, regions, k=5, doc_ids=q.doc_ids)
         good = [h for h in scored.hits if self._is_answer(h, scored.query_terms, q.answer_pattern)]
         if not good:
             elsewhere: list[Citation] = []
-            if regions:  # does another city's document set it?
+            if regions and not q.doc_ids:  # does another city's document set it?
                 other = self.retriever.search(q.simplified, None, k=3)
                 for h in other.hits:
                     if h.chunk.region not in regions and self._is_answer(h, other.query_terms, q.answer_pattern):
@@ -117,23 +175,65 @@ class Assistant:
             text = compose.frame_not_found(topic, regions, elsewhere, self._covered())
             return Answer(compose.in_script(text, q.script), False, tuple(elsewhere), script=q.script)
         best = good[0]
+        listed = self._list_answer(q, self.store.clauses[best.chunk.clause_id])
+        if listed is not None:
+            return listed
         picked = [best] + [h for h in good[1:2] if h.chunk.region != best.chunk.region and not regions]
         citations, quotes = [], []
         for h in picked:
             clause = self.store.clauses[h.chunk.clause_id]
+            lead = self._lead_in(clause)
+            if lead is not None:  # an item of "有下列情形之一的，…：" means nothing without its lead-in
+                citations.append(lead)
+                quotes.append([lead.quote])
             qs = compose.pick_sentences(clause, scored.query_terms, q.simplified,
                                         weight=self.retriever.idf, pattern=q.answer_pattern)
             citations.append(self.store.citation(clause, qs[0]))
             quotes.append(qs)
         # Further relevant clauses are listed as citations after the decisive ones.
-        for h in good[len(picked):4]:
+        for h in [h for h in good[len(picked):4] if h.chunk.clause_id not in {c.clause_id for c in citations}]:
             clause = self.store.clauses[h.chunk.clause_id]
             qs = compose.pick_sentences(clause, scored.query_terms, q.simplified, limit=1,
                                         weight=self.retriever.idf, pattern=q.answer_pattern)
             citations.append(self.store.citation(clause, qs[0]))
-        text = compose.frame_fact(citations[: len(picked)], quotes)
+        text = compose.frame_fact(citations[: len(quotes)], quotes)
         keep = [compose.display(x) for qs in quotes for x in qs]
         return Answer(compose.in_script(text, q.script, keep), True, tuple(citations), script=q.script)
+
+    def _list_answer(self, q: Query, clause) -> Answer | None:
+        """A list clause (or an item of one, for a list question) answered whole: the lead-in, then
+        every item in document order, each with its own citation."""
+        if not compose.ASKS_LIST.search(q.simplified):
+            return None
+        kids = self.store.children(clause.clause_id)
+        if not kids:
+            parent = self.store.clauses.get(clause.parent_id or "")
+            if parent is None or not parent.own_text.rstrip().endswith(("：", ":")):
+                return None
+            clause, kids = parent, self.store.children(parent.clause_id)
+        if len(kids) < 2:
+            return None
+        head = compose.strip_marker(compose.sentences(clause.own_text)[-1]) if compose.sentences(clause.own_text) else ""
+        citations = [self.store.citation(clause, head)] if head else []
+        for kid in kids[: compose.MAX_ITEMS]:
+            first = compose.item_quote(kid)
+            if first:
+                citations.append(self.store.citation(kid, first))
+        text = compose.frame_list(citations, bool(head), len(kids))
+        keep = [compose.display(c.quote) for c in citations]
+        return Answer(compose.in_script(text, q.script, keep), True, tuple(citations), script=q.script)
+
+    def _lead_in(self, clause) -> Citation | None:
+        """The parent's sentence that introduces a list, when `clause` is one of its items."""
+        if not clause.parent_id or clause.parent_id not in self.store.clauses:
+            return None
+        parent = self.store.clauses[clause.parent_id]
+        own = parent.own_text.rstrip()
+        if not own.endswith(("：", ":")):
+            return None
+        lead = compose.sentences(own)[-1] if compose.sentences(own) else ""
+        lead = compose.strip_marker(lead)
+        return self.store.citation(parent, lead) if lead and lead in parent.text else None
 
     def _tool(self, q: Query, r, regions: list[str] | None) -> Answer | None:
         fn = getattr(self.tools, r.tool, None)
@@ -147,6 +247,8 @@ class Assistant:
                           (ToolCall(r.tool, r.args, {"ok": False, "error": str(e)}),), q.script)
         if regions and result.citations and not any(c.region in regions for c in result.citations):
             return None  # the rule belongs to another city: let retrieval say so honestly
+        if q.doc_ids and result.citations and not any(c.doc_id in q.doc_ids for c in result.citations):
+            return None  # the question names another document
         call = ToolCall(r.tool, r.args, result.to_dict())
         text = result.explanation
         if not result.ok and result.options:

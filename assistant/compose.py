@@ -20,6 +20,9 @@ HAS_NUMBER = re.compile(r"[0-9０-９]|[一二两三四五六七八九十百千�
 MAX_QUOTE = 160
 
 
+ASKS_LIST = re.compile(r"哪些|哪几|包括|包含|有什么要求|什么要求|措施|分为|分成|几类|几种|列举|都有|是什么")
+MAX_ITEMS = 12
+RESPONSIBILITY = re.compile(r"^[(（]\s*(责任单位|牵头单位|配合单位|责任部门|牵头部门)")
 LIST_TAIL = 240  # how much of a list may follow a sentence that introduces it ("领导小组：")
 
 
@@ -40,7 +43,37 @@ def sentences(text: str) -> list[str]:
     return out
 
 
+def strip_marker(sentence: str) -> str:
+    return _strip_marker(sentence)
+
+
+ARTICLE_MARKER = re.compile(r"^[\s\u3000]*第[一二三四五六七八九十百零〇两\d]+[条條](之[一二三四五六七八九十])?[\s\u3000]*")
+MAX_ARTICLE = 400
+
+
+def article_quote(clause: Clause) -> str:
+    """A whole article as one verbatim span (without its 第N条 marker), cut at a sentence end if long."""
+    text = clause.text.strip()
+    m = ARTICLE_MARKER.match(text)
+    body = text[m.end():] if m else text
+    if len(body) <= MAX_ARTICLE:
+        return body
+    cut = max(body.rfind(p, 0, MAX_ARTICLE) for p in "。；\n")
+    return body[: cut + 1].strip() if cut > 0 else body[:MAX_ARTICLE]
+
+
+def strip_names(question: str, titles: list[str], aliases: dict[str, set[str]]) -> str:
+    """The question without the names of the documents it asks about (教师法第几条规定了工资 → 第几条规定了工资)."""
+    out = question
+    for name in sorted(set(titles) | set(aliases), key=len, reverse=True):
+        if name in out and (name in titles or len(name) >= 3):
+            out = out.replace(name, " ")
+    out = re.sub(r"《\s*》|第几条|哪一条|哪条|和|与|对比|比较|有什么不同|有何不同|的区别|区别", " ", out)
+    return out.strip() or question
+
+
 def _strip_marker(sentence: str) -> str:
+    sentence = ARTICLE_MARKER.sub("", sentence, count=1)
     return re.sub(r"^[\s\u3000\u00a0]*([一二三四五六七八九十]+、|[(（][一二三四五六七八九十\d]+[)）]|\d+[.．、)）])", "",
                   sentence).strip()
 
@@ -65,6 +98,8 @@ def pick_sentences(clause: Clause, terms: tuple[str, ...], question: str, limit:
             score += 2
         if len(_strip_marker(s)) < 6:  # a bare heading says nothing by itself
             score -= 3
+        if RESPONSIBILITY.match(_strip_marker(s)):  # "(责任单位:市教育局…)" names who, not what
+            score -= 5
         scored.append((score, i, s))
     best = sorted(scored, key=lambda x: (-x[0], x[1]))
     chosen = [best[0]] if best else []
@@ -97,7 +132,12 @@ def display(quote: str) -> str:
 
 
 def clause_ref(path: str) -> str:
-    """三(二)4 → 第三(二)4条; 前言 and part labels (保障措施·二) read as they are."""
+    """三(二)4 → 第三(二)4条; 第二十五条(三) → 第二十五条第（三）项; 前言 and part labels read as they are."""
+    m = re.fullmatch(r"(第[^()]+?条)\(([一二三四五六七八九十]+)\)", path)
+    if m:
+        return f"{m.group(1)}第（{m.group(2)}）项"
+    if path.startswith("第"):
+        return path
     return f"第{path}条" if path[:1] in "一二三四五六七八九十" or path[:1].isdigit() else path
 
 
@@ -119,3 +159,36 @@ def frame_not_found(question_topic: str, scope: list[str] | None, elsewhere: lis
         msg += f"相关规定只见于其他地区：{others}（仅适用于该地区）。"
     msg += f"本库收录：{'、'.join(covered)}。"
     return msg
+
+
+def is_heading_only(clause: Clause, has_children: bool) -> bool:
+    """A clause whose own text is just a title ("加强教研队伍建设。") is context, never evidence."""
+    body = _strip_marker(clause.own_text.strip())
+    return has_children and len(body) <= 24 and body.count("。") <= 1 and not re.search(r"\d", body)
+
+
+def item_quote(clause: Clause) -> str:
+    """An item of a list as one verbatim span: its first sentence (or all of it, if short)."""
+    sents = sentences(clause.own_text)
+    if not sents:
+        return ""
+    first = _strip_marker(sents[0]) or sents[0]
+    return first[:MAX_QUOTE]
+
+
+def frame_list(citations: list[Citation], has_head: bool, total: int) -> str:
+    """Lead-in line, then one numbered line per item, each with its own source marker."""
+    lines = []
+    items = citations[1:] if has_head else citations
+    if has_head:
+        c = citations[0]
+        lines.append(f"{c.region}《{c.title}》{clause_ref(c.clause)}规定：“{display(c.quote)}”[1]")
+    else:
+        c = citations[0]
+        lines.append(f"{c.region}《{c.title}》的规定：")
+    first_n = 2 if has_head else 1
+    for i, c in enumerate(items):
+        lines.append(f"{i + 1}. “{display(c.quote)}”（{clause_ref(c.clause)}）[{i + first_n}]")
+    if total > len(items):
+        lines.append(f"（共{total}项，此处列出前{len(items)}项）")
+    return "\n".join(lines)

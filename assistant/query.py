@@ -24,25 +24,18 @@ ROLE_PATTERNS = (
     ("学校领导", r"学校领导|校领导|校长|副校长|书记"),
 )
 COMPARE = re.compile(r"比较|对比|相比|区别|异同|哪些(城市|地方|地区|文件|市)|各(市|地|城市)|分别|都有|和.{1,8}(的|各自)?(规定|要求)")
+DEICTIC = re.compile(r"我们学校|我校|本校|我们市|我市|本市|我县|本县|我们县|咱们|我们这")
 FOLLOWUP = re.compile(r"^(那|那么|还有|再问|如果是|换成|要是)|呢[?？]?$")
-# Places people ask about that the corpus may not have. A name ending in 市/县/州 is caught by
-# PLACE_RX; these are the ones commonly written without it. (jieba's POS tagger found the same
-# names but cost ~0.7 s of start-up, a seventh of the start-to-first-answer budget.)
-KNOWN_ELSEWHERE = set(
-    "北京 上海 天津 重庆 深圳 广州 杭州 南京 武汉 西安 苏州 郑州 长沙 沈阳 青岛 宁波 东莞 无锡 厦门 福州 济南 合肥 "
-    "昆明 哈尔滨 长春 石家庄 南宁 贵阳 南昌 太原 兰州 海口 乌鲁木齐 呼和浩特 银川 西宁 拉萨 大连 佛山 珠海 温州 惠州 "
-    "中山 汕头 湛江 韶关 襄阳 宜昌 荆州 绵阳 德阳 香港 澳门 台北 台湾 常州 南通 徐州 扬州 烟台 潍坊 临沂 唐山 保定 "
-    "洛阳 芜湖 泉州 漳州 赣州 柳州 桂林 三亚 遵义 大理 丽江 喀什 伊犁 包头 鄂尔多斯 吉林 延边 齐齐哈尔 大庆".split()
-)
-PLACE_RX = re.compile(r"([\u4e00-\u9fff]{2,4}?)(?:市|县|自治州|州)(?=[的人教中小学各在有\s,，?？]|$)")
-
-
 GENERIC_PLACES = frozenset("中国 全国 全市 我市 本市 市县 县域 乡村 城乡 农村 城市 地方 地区 各地 各市 本地 当地 县区 城区 "
                            "乡镇 街道 社区 市区 省市 区县 国家 区域 国际 国外 疆内外 中亚".split())
 
 
 _N = r"[\d一二两三四五六七八九十百千半]+(?:\.\d+)?"
-UNITS = "个班|节|次|项|名|人|所|篇|天|周|个月|学时|课时|分|岁|层次|阶段|级|位|年"
+UNITS = "个班|节|次|项|名|人|所|篇|天|日|周|个月|学时|课时|小时|学分|分|周岁|岁|层次|阶段|级|位|年"
+# The same quantity written two ways: a question's 几天 is answered by a law's 三十日.
+SAME_UNIT = {"天": "(?:天|日)", "日": "(?:天|日)", "岁": "周?岁", "周岁": "周?岁", "课时": "(?:课时|学时)", "学时": "(?:学时|课时)"}
+DATE = (r"(19|20)\d\d|[〇○零一二三四五六七八九]{4}年|年底|年前|之日起|[\d一二三四五六七八九十]{1,3}月|每年|每学年|学期"
+        r"|[\d一二三四五六七八九十]+\s*(个)?(日|天|年|月)(内|以内|后|前)")
 # What kind of span would answer the question. A clause that lacks such a span
 # cannot answer it, however similar its words (the basis of found: false).
 ANSWER_TYPES = (
@@ -50,8 +43,9 @@ ANSWER_TYPES = (
     (r"(多少|几)(钱|元|万元|亿元)|工资.{0,6}多少|津贴.{0,6}多少|补贴.{0,6}多少|经费.{0,4}多少钱|规模.{0,4}多少|收费标准",
      r"\d+(?:\.\d+)?\s*(万|亿|千)?元"),
     (rf"(多少|几)\s*({UNITS})", None),  # filled from the matched unit
-    (r"哪一年|哪年|何时|什么时候|几月|截止|期限", r"(19|20)\d\d|年底|年前"),
-    (r"多久|多长时间|频率|隔多久|几年一次", r"每.{0,4}(年|学期|学年|月|周|天)|\d+\s*年|一次"),
+    (r"哪一年|哪年|何时|什么时候|几月|哪天|截止|期限|起施行|生效", DATE),
+    (r"几岁|多少岁|年龄|年纪|多大(?=岁|年纪|了|的孩子|[?？]?$)", rf"{_N}\s*周?岁"),
+    (r"多久|多长时间|频率|隔多久|几年一次|多少年", rf"每.{{0,4}}(年|学期|学年|月|周|天)|{_N}\s*-?\s*{_N}?\s*(个)?(年|月|日|天|周)|一次|一轮"),
 )
 
 
@@ -65,6 +59,7 @@ def answer_pattern(s: str) -> str | None:
                 verb = s[m.start() - 1] if m.start() and s[m.start() - 1] in "加扣减补增涨降奖罚" else ""
                 if verb:  # 加多少分 asks for a bonus: the number must come with the same verb
                     return rf"{verb}[^。;]{{0,6}}{num}\s*{unit}"
+                unit = SAME_UNIT.get(unit, unit)
                 return rf"{num}\s*(?:个|名)?\s*{unit}|每{unit}"
             return pattern
     return None
@@ -103,6 +98,10 @@ class Query:
     script: str = SIMPLIFIED
     regions: tuple[str, ...] = ()
     unknown_places: tuple[str, ...] = ()
+    doc_ids: tuple[str, ...] = ()  # documents the question names (教师法 → its doc_id)
+    missing_docs: tuple[str, ...] = ()  # names of documents the library does not hold
+    article: str | None = None  # 第二十五条
+    asks_article: bool = False  # "第几条"
     rank: str | None = None
     role: str | None = None
     years: float | None = None
@@ -123,18 +122,22 @@ class Query:
     def merged_with(self, prev: "Query | None") -> "Query":
         """Fill this (follow-up) question's missing slots from the previous question.
 
-        A full new question keeps only the conversation's region: someone asking about
-        随州 and then "我们学校…" is still talking about 随州."""
+        A self-contained question starts fresh: a city asked about earlier must not silently
+        scope an unrelated later question (the scope in effect is always the one shown)."""
         if prev is None:
             return self
         if not self.followup:
-            if self.regions or self.unknown_places or not prev.regions or self.compare:
-                return self
-            return replace(self, regions=prev.regions, slots_from=prev.slots_from + (prev.text,))
+            # "我们学校…" after a question about 随州 is still about 随州; anything else starts fresh.
+            if DEICTIC.search(self.simplified) and prev.regions and not (self.regions or self.unknown_places
+                                                                          or self.doc_ids or self.compare):
+                return replace(self, regions=prev.regions, slots_from=prev.slots_from + (prev.text,))
+            return self
         keep = {k: getattr(self, k) for k in ("answer_pattern", "rank", "role", "years", "semesters", "school_years", "classes",
                                                 "teachers", "people", "schools", "public_funds", "wage_total",
                                                 "base_year")}
         merged = replace(prev, **{k: v for k, v in keep.items() if v is not None})
+        if self.doc_ids or self.article:
+            merged = replace(merged, doc_ids=self.doc_ids or prev.doc_ids, article=self.article)
         regions = self.regions or prev.regions
         stripped = strip_regions(prev.simplified, prev.regions, sep="")
         rest = re.sub(r"^(那|那么|还有|再问|如果是|换成|要是)|呢[?？]?$", "", self.simplified)
@@ -176,21 +179,40 @@ def _int(rx: str, s: str) -> int | None:
     return int(n) if n is not None else None
 
 
-def parse(text: str, regions: list[str]) -> Query:
-    """`regions` are the corpus regions (e.g. 清远市)."""
+def _places(s: str, regions: list[str]) -> tuple[list[str], tuple[str, ...]]:
+    """(corpus regions the question names, places it names that the corpus has nothing for).
+
+    Names come from the gazetteer, so 北京 is 北京市 and a county is itself (和平县); a province
+    counts as known when the corpus holds it or a document inside it."""
+    from ingest.places import enclosing, find_places
+
+    held = set(regions) - {GENERIC_REGION}
+    inside = {p for r in held for p in enclosing(r)}
+    found, unknown = [], []
+    for place in find_places(s):
+        if place.name in GENERIC_PLACES:
+            continue
+        if place.name in held or place.name in inside:
+            found.append(place.name)
+        else:
+            unknown.append(place.name)
+    return found, tuple(unknown)
+
+
+def parse(text: str, regions: list[str], names=None) -> Query:
+    """`regions` are the corpus regions (e.g. 清远市); `names` resolves named documents (assistant.documents)."""
     text = validate_question(text)
     s = normalize(text)
     script = TRADITIONAL if any(a != b for a, b in zip(text, t2s(text))) else SIMPLIFIED
-    found = [r for r in regions if r != GENERIC_REGION and (r in s or r.rstrip("市") in s)]
-    known_short = {r.rstrip("市") for r in regions}
-    # "一个县", "某市", "各县", "我市" are not places.
-    named = {m.group(1) for m in PLACE_RX.finditer(s)
-             if not re.search(r"^[一二两三四五六七八九十几某各每本我该全这那哪此其贵]|个", m.group(1))}
-    others = {p for p in KNOWN_ELSEWHERE if p in s} | named
-    others = {p for p in others if not any(k in p or p in k for k in known_short)
-              and not p.endswith("省") and p not in GENERIC_PLACES}
-    # 深圳 and 深圳市 are one place: keep the longer name.
-    unknown = tuple(sorted(p for p in others if not any(p != o and p in o for o in others)))
+    named_docs = names.resolve(s) if names is not None else None
+    # A place inside a document's name (山东省学校安全条例) names the document, not a scope.
+    s_places = s
+    if named_docs and named_docs.doc_ids:
+        for doc_title in (names.titles[d] for d in named_docs.doc_ids):
+            s_places = s_places.replace(doc_title, " ")
+    found, unknown = _places(s_places, regions)
+    if named_docs and named_docs.doc_ids:
+        found, unknown = [], ()
     rank = next((r for r in RANKS if r in s), None)
     role = next((name for name, rx in ROLE_PATTERNS if re.search(rx, s)), None)
     # 1–2 digit counts only: 2021年 is a date, not a duration.
@@ -209,6 +231,10 @@ def parse(text: str, regions: list[str]) -> Query:
         script=script,
         regions=tuple(found),
         unknown_places=unknown,
+        doc_ids=named_docs.doc_ids if named_docs else (),
+        missing_docs=named_docs.missing if named_docs else (),
+        article=named_docs.article if named_docs else None,
+        asks_article=bool(named_docs and named_docs.asks_article),
         rank=rank,
         role=role,
         years=years,
@@ -222,6 +248,7 @@ def parse(text: str, regions: list[str]) -> Query:
         wage_total=_amount(s, "工资总额|工资"),
         base_year=int(base.group(1)) if base else None,
         answer_pattern=answer_pattern(s),
-        compare=bool(COMPARE.search(s)) or len(found) >= 2,
+        compare=bool(COMPARE.search(s)) or len(found) >= 2 or bool(
+            named_docs and len(named_docs.doc_ids) >= 2 and re.search(r"不同|区别|异同|比较|对比|各自|分别|各是|各计划|都", s)),
         followup=bool(FOLLOWUP.search(s)) and len(s) <= 16,
     )

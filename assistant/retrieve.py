@@ -32,7 +32,14 @@ GENERIC = frozenset(
     "是 的 了 和 与 及 对 把 还 会 能 都 又 呢 吧 啊 那 那么 请 给 说 问 比较 对比 分别 各自 区别 哪里 "
     "年 个 名 项 次 节 元 万元 每 内 里 中 时 后 前 多 少 高 低 大 小 "
     # question framing: how people ask, not what they ask about
-    "时间 时候 多大 大规模 规模 用来 用 使 从 中选 几所 几年 哪几个 什么样 谁 后果 各是 具体 情况 怎么办".split()
+    "时间 时候 多大 大规模 规模 用来 用 使 从 中选 几所 几年 哪几个 什么样 谁 后果 各是 具体 情况 怎么办 "
+    # colloquial framing: how a teacher says it on the phone, not what the document regulates
+    "不能 能不能 可不可以 可以吗 行不行 会不会 有没有 是不是 不让 不想 就 去 搞 哪 哪天 哪些 几类 几种 分成 开始 "
+    "最 最多 最少 最长 能加 几分 这轮 这些 那些 这个 那个 拿到 以后 之后 以前 想 想当 由谁来 谁来 谁来管 跟 出 到 "
+    "一年 每年 其他人 别人 新 现在 目前 大概 一般 得 该 需不需要 要不要 算 算不算 怎么算 咋 啥 多长 多久 "
+    "根据 依据 按 条例 法律 法规 本法 "
+    # single characters that frame a spoken question (评/岗/薪 carry meaning and stay)
+    "上 下 来 拿 给 发 开 加 占 交 让 找 送 收 看 能 该 才 也 又 再 很 太 更 好 天 月 日 号 家 吧 嘛 呀".split()
 )
 
 
@@ -54,6 +61,21 @@ EXPANSIONS = (
 
 # Same meaning, different wording, for judging whether a clause covers a question.
 SYNONYMS = {
+    # how people say it → how the documents say it
+    "孩子": ("未成年人", "子女", "学生", "儿童", "适龄儿童"),
+    "小孩": ("未成年人", "子女", "儿童"),
+    "爸妈": ("父母", "监护人"),
+    "家长": ("父母", "监护人", "学生家长"),
+    "念书": ("入学", "就学", "受教育", "接受教育"),
+    "上学": ("入学", "就学", "受教育", "接受教育"),
+    "老师": ("教师",),
+    "钱": ("经费", "费用", "元", "资金"),
+    "开除": ("开除学籍", "勒令退学"),
+    "罚款": ("罚款", "处罚"),
+    "兼课": ("兼职", "任教"),
+    "离婚": ("离婚",),
+    "工资": ("工资", "薪酬", "待遇"),
+    "待遇": ("工资", "待遇", "福利"),
     "名师工作室": ("教师工作室", "名教师工作室"),
     "名教师工作室": ("教师工作室",),
     "配备": ("配齐", "配足", "配强", "配置"),
@@ -63,7 +85,12 @@ SYNONYMS = {
 }
 
 
+COLLOQUIAL = tuple((k, " ".join(v)) for k, v in SYNONYMS.items() if k in "孩子 小孩 爸妈 家长 念书 上学 老师 开除 兼课".split())
+
+
 def expand(query: str) -> str:
+    extra = [words for word, words in COLLOQUIAL if word in query]
+    query = query + (" " + " ".join(extra) if extra else "")
     extra = [words for rx, words in EXPANSIONS if re.search(rx, query)]
     return query + (" " + " ".join(extra) if extra else "")
 
@@ -84,6 +111,7 @@ class Retriever:
         self.use_sparse = use_sparse
         regions = np.array([c.region for c in store.chunks])
         self._region_masks = {r: regions == r for r in set(regions)}
+        self._doc_ids = np.array([c.doc_id for c in store.chunks])
         df: dict[str, int] = {}
         for toks in store.chunk_tokens:
             for t in set(toks):
@@ -124,7 +152,8 @@ class Retriever:
             and not re.fullmatch(r"[\d.%‰一二三四五六七八九十]+", t)  # numbers and clause numerals
         ))
 
-    def search(self, query: str, regions: list[str] | None = None, k: int = 5) -> Scored:
+    def search(self, query: str, regions: list[str] | None = None, k: int = 5,
+               doc_ids: tuple[str, ...] | list[str] = ()) -> Scored:
         q = self._scrub(query)
         q_tokens = self._bm25_tokens(query)
         n = len(self.store.chunks)
@@ -133,6 +162,8 @@ class Retriever:
             mask = np.zeros(n, dtype=bool)
             for r in regions:
                 mask |= self._region_masks.get(r, np.zeros(n, dtype=bool))
+        if doc_ids:
+            mask &= np.isin(self._doc_ids, list(doc_ids))
         fused: dict[int, float] = {}
         sparse_scores = np.zeros(n)
         dense_scores = np.zeros(n)
@@ -144,13 +175,15 @@ class Retriever:
                 fused[i] = fused.get(i, 0.0) + 1.0 / (self.rrf_k + rank + 1)
         if self.use_dense and mask.any():
             where = {"region": {"$in": list(regions)}} if regions else None
+            if doc_ids:
+                where = {"doc_id": {"$in": list(doc_ids)}}
             res = self.store.collection.query(
                 query_embeddings=[self._embed(q)], n_results=min(CANDIDATES, int(mask.sum())),
                 where=where, include=["distances"],
             )
             for rank, (cid, dist) in enumerate(zip(res["ids"][0], res["distances"][0])):
                 i = self.store.chunk_index.get(cid)
-                if i is None:
+                if i is None or not mask[i]:
                     continue
                 dense_scores[i] = 1.0 - dist
                 fused[i] = fused.get(i, 0.0) + 1.0 / (self.rrf_k + rank + 1)

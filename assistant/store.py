@@ -13,7 +13,7 @@ from pathlib import Path
 from ingest.errors import IndexMissingError, UsageError
 from ingest.index import chroma_client, current_generation, read_generation
 from ingest.textnorm import t2s
-from ingest.types import Chunk, Citation, Clause, DocMeta, GENERIC_REGION
+from ingest.types import GENERIC_REGION, NATIONAL_REGION, Chunk, Citation, Clause, DocMeta
 
 
 @dataclass(frozen=True)
@@ -70,6 +70,48 @@ class Store:
     def regions(self) -> list[str]:
         return sorted({d.meta.region for d in self.docs.values()}, key=lambda r: (r == GENERIC_REGION, r))
 
+    @cached_property
+    def names(self):
+        from .documents import DocNames
+
+        return DocNames({d.doc_id: (d.meta.title, d.meta.region, d.meta.parents) for d in self.docs.values()})
+
+    @cached_property
+    def _children(self) -> dict[str, list[Clause]]:
+        out: dict[str, list[Clause]] = {}
+        for c in sorted(self.clauses.values(), key=lambda c: c.start):
+            if c.parent_id:
+                out.setdefault(c.parent_id, []).append(c)
+        return out
+
+    def children(self, clause_id: str) -> list[Clause]:
+        """Direct sub-clauses in document order."""
+        return self._children.get(clause_id, [])
+
+    @cached_property
+    def parent_ids(self) -> frozenset[str]:
+        return frozenset(c.parent_id for c in self.clauses.values() if c.parent_id)
+
+    def scope(self, regions: list[str] | tuple[str, ...] | None) -> list[str]:
+        """The regions whose documents apply to a question about `regions`: each region itself,
+        the places inside it (a county's documents for its city), the enclosing province, and
+        national documents — every citation still carries its own region."""
+        if not regions:
+            return []
+        from ingest.places import enclosing
+
+        out: list[str] = []
+        for r in regions:
+            out.append(r)
+            out += [x for x in self.regions if r in self.docs_parents(x)]
+            out += [p for p in enclosing(r) if p in self.regions]
+        if NATIONAL_REGION in self.regions:
+            out.append(NATIONAL_REGION)
+        return list(dict.fromkeys(out))
+
+    def docs_parents(self, region: str) -> tuple[str, ...]:
+        return next((d.meta.parents for d in self.docs.values() if d.meta.region == region), ())
+
     def docs_in(self, region: str) -> list[DocInfo]:
         return [d for d in self.docs.values() if d.meta.region == region]
 
@@ -82,7 +124,12 @@ class Store:
             s = t2s(r.strip())
             match = next((x for x in self.regions if x == s or x.rstrip("市") == s.rstrip("市")), None)
             if match is None:
-                raise UsageError(f"unknown region '{r}'; the corpus has: {'、'.join(self.regions)}")
+                from ingest.places import lookup
+
+                place = lookup(s)  # 北京 → 北京市
+                match = place.name if place and place.name in self.regions else None
+            if match is None:
+                raise UsageError(f"本库没有“{r}”的文件；本库收录：{'、'.join(self.regions)}")
             out.append(match)
         return out
 

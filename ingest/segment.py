@@ -21,8 +21,11 @@ _WORD = re.compile(r"[\w\u4e00-\u9fff‰%]")
 @lru_cache(maxsize=1)
 def tokenizer():
     import logging
+    import warnings
 
-    import jieba
+    with warnings.catch_warnings():  # jieba 0.42 imports pkg_resources, which newer setuptools warns about
+        warnings.simplefilter("ignore", UserWarning)
+        import jieba
 
     jieba.setLogLevel(logging.WARNING)
     tk = jieba.Tokenizer()

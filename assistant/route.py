@@ -23,7 +23,40 @@ def _drop_none(d: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in d.items() if v is not None}
 
 
+# The topic and unit each seed calculator counts: a question about it for a region its YAML rules do
+# not cover goes to the generic calculator over that region's extracted rules (tools.rule_quota),
+# which answers from them or says the region has no such rule: never silently another city's rule.
+_TOPICS = {
+    "observation_quota": ("听课", "节"), "research_quota": ("课题", "项"), "research_staff": ("教研员", None),
+    "studio_required": ("工作室", None), "budget_floors": ("经费", "%"), "meeting_frequency": (None, "次"),
+    "expert_count": ("指导专家", "名"), "mentor_count": ("名师", "名"), "staffing_review_year": ("编制", None),
+    "experimental_school_priority": ("优先", None),
+}
+
+
+def _covered(tool: str) -> set[str]:
+    from .rules import rules_by_tool
+
+    return {r.region for r in rules_by_tool().get(tool, [])}
+
+
 def route(q: Query) -> Route | None:
+    r = _seed_route(q)
+    if r is None or len(q.regions) != 1 or q.regions[0] in _covered(r.tool):
+        return r
+    topic, unit = _TOPICS.get(r.tool, (None, None))
+    if r.tool == "meeting_frequency":
+        topic = r.args.get("kind")
+    if not topic:
+        return r
+    years = r.args.get("years")
+    return Route("rule_quota", _drop_none({
+        "topic": topic, "region": q.regions[0], "unit": unit, "role": q.role, "rank": q.rank,
+        "years": years if r.tool in ("research_quota",) else None,
+        "semesters": q.semesters, "school_years": q.school_years, "people": q.people}))
+
+
+def _seed_route(q: Query) -> Route | None:
     s = q.simplified
     asks_amount = re.search(r"多少|几|是否|要不要|需不需要|能不能|可不可以|有没有|优先|必须|应该|哪一年|何时|算", s)
     if not asks_amount:
@@ -44,6 +77,9 @@ def route(q: Query) -> Route | None:
         return Route("studio_required", {"classes": q.classes})
     if "实验校" in s and q.years is not None and re.search(r"优先|名师|名校长|遴选|培养对象", s):
         return Route("experimental_school_priority", {"years": q.years})
+    m = re.search(r"家长会|学生座谈会|座谈会|科任教师联席会|联席会", s)
+    if m and re.search(r"几次|多少次|多久|频次|每.{0,3}(开|召开)", s):
+        return Route("meeting_frequency", {"kind": m.group(0)})
     if "指导专家" in s and q.schools:
         return Route("expert_count", {"schools": q.schools})
     if re.search(r"名师|名校长", s) and "实验校" in s and q.schools:

@@ -75,7 +75,7 @@ _QTY = re.compile(
     rf"(?P<post>{_POST})?")
 
 _DATE = re.compile(
-    rf"(?:\d{{4}}|[〇零一二三四五六七八九]{{4}})年(?:度|底|末|初)?(?:\d{{1,2}}|[{CN_CHARS}]{{1,3}})?(?:月(?:份|底|末|初)?)?"
+    rf"(?:\d{{4}}|[〇○零一二三四五六七八九]{{4}})年(?:度|底|末|初)?(?:\d{{1,2}}|[{CN_CHARS}]{{1,3}})?(?:月(?:份|底|末|初)?)?"
     rf"(?:\d{{1,2}}|[{CN_CHARS}]{{1,3}})?(?:日|号)?"
     rf"|(?<![\d个])\d{{1,2}}月(?:\d{{1,2}}(?:日|号))?"
     rf"|(?<![{CN_CHARS}个])[一二三四五六七八九十]{{1,2}}月(?:[{CN_CHARS}]{{1,3}}日)?"
@@ -338,11 +338,11 @@ def _unit_ok(unit: str, simp: str, end: int, chinese: bool, start: int) -> bool:
     if unit == "门":
         return not re.match(r"[户类槛]", nxt)
     if unit == "节":
-        return not re.match(r"[假日约能点]", nxt)
+        return not re.match(r"[假日约能点]|内容", nxt) and not re.search(r"章$", simp[max(0, start - 1):start])
     if unit == "次":
-        return not re.match(r"[性序数要]", nxt)
+        return not re.match(r"[性序数要]|开发|世界|元", nxt)
     if unit == "人":
-        return not re.match(r"[民员才事格口]", nxt)
+        return not re.match(r"[民员才事格口文身]", nxt)
     if unit in ("位", "所"):
         return not re.match(r"[置于得属在有谓以]", nxt)
     if unit == "台":
@@ -434,7 +434,7 @@ def _quantities(simp: str) -> list[_Q]:
                     continue
                 if num == "一" and re.search(r"[上下]$", simp[:ns]):
                     continue  # 上一篇 / 下一步
-                if num in ("万", "亿", "千", "百", "十") and not pre:
+                if num in ("万", "亿", "千", "百") and not pre:
                     continue
             if unit == "年" and v is not None and v >= 1900:
                 continue
@@ -521,8 +521,8 @@ def _who(s: str) -> str:
         return ""
     if re.match(r"(其中|包括|含|如|即|具体|计分|时间|网址|第|半天|全天|当年|当月|下学期|上学期)", phrase) or phrase in _ATTRS:
         return ""
-    if re.search(r"(后|时|前|期间|以来)$", phrase):
-        return ""
+    if re.search(r"(后|时|前|期间|以来|起)$", phrase) or re.match(r"(自|从)", phrase):
+        return ""  # 自发现之日起 / 查实后: when, not who
     return phrase
 
 
@@ -635,7 +635,7 @@ def _subject(simp: str, segs: list[_Seg], si: int, q: _Q, qs: list[_Q], parens: 
     # walk back: an explicit …者 wins, then the opening phrase, then the nearest subject
     earlier = segs[:si]
     for sg in reversed(earlier):
-        if re.search(r"者$", sg.s) and not re.match(_COND_START, sg.s):
+        if re.search(r"者$", sg.s) and not re.match(_COND_START, sg.s) and not _CONTINUES.match(sg.s):
             return _unbracket(sg.s), sg
     for sg in earlier:
         if _COND_SEG.search(sg.s):

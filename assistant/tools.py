@@ -20,6 +20,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, Callable
 
 from ingest.errors import ToolInputError
+from ingest.textnorm import t2s
 from ingest.types import Citation, ToolResult
 
 from .inputs import (
@@ -35,7 +36,7 @@ class PolicyTools:
     TOOL_NAMES = (
         "research_quota", "observation_quota", "budget_floors", "research_staff", "studio_required",
         "experimental_school_priority", "meeting_frequency", "expert_count", "mentor_count",
-        "staffing_review_year",
+        "staffing_review_year", "rule_quota",
     )
 
     def __init__(self, store, rules: list[Rule] | tuple[Rule, ...] | None = None):
@@ -376,6 +377,88 @@ class PolicyTools:
         return self._result(name, [rule], value=nxt, unit="年",
                             conditions={"last_year": last_year, "period_years": every},
                             explanation=f"县域内教职工编制原则上每{every}年重新核定编制总量：上次在{last_year}年核定，下次应在{nxt}年。")
+
+    def rule_quota(self, topic: str, region: str | None = None, role: str | None = None, rank: str | None = None,
+                   years: float | None = None, semesters: float | None = None, school_years: float | None = None,
+                   people: int | None = 1, unit: str | None = None) -> ToolResult:
+        """Answer a quota question from the rules extracted from the indexed documents of any region, including uploaded ones: finds the rules whose text names the topic in that region (and national documents), keeps those that apply to the role and rank, and multiplies the per-period quantity by the number of periods in the span. When the region's documents set no such rule, says so and lists the regions that do.
+
+        Args:
+            topic: what is counted, as the documents word it, e.g. 听课, 课题, 教研员, 家长会, 培训.
+            region: the region whose documents apply, e.g. 随州市; None for every region.
+            role: the person's role, e.g. 学校领导, 教师, 班主任; None if unknown.
+            rank: the teacher's rank, e.g. 中学一级; None if unknown.
+            years: length of the span in years; None for one period.
+            semesters: length of the span in semesters, added to years.
+            school_years: length of the span in school years (学年), added to years.
+            people: how many people in that role (default 1).
+            unit: only rules in this unit, e.g. 节, 项, %; None for any unit.
+        """
+        from .calc import Profile, applies, find_rules, quantity_over, regions_with
+
+        name = "rule_quota"
+        topic_s = _text(topic)
+        if not topic_s:
+            raise ToolInputError("请给出要计算的事项，例如：听课、课题、家长会")
+        people = _number(1 if people is None else people, "人数", low=1, low_ok=True, high=MAX_PEOPLE, integer=True)
+        span = None
+        if years is not None or semesters is not None or school_years is not None:
+            span = 0.0
+            if years is not None:
+                span += _number(years, "年限", high=MAX_YEARS)
+            if school_years is not None:
+                span += _number(school_years, "学年数", high=MAX_YEARS)
+            if semesters is not None:
+                span += _number(semesters, "学期数", high=MAX_SEMESTERS) / 2
+        reg = None
+        if _text(region):
+            raw = _text(region)
+            reg = next((r for r in getattr(self.store, "regions", []) if r == raw or r.rstrip("市") == raw.rstrip("市")),
+                       None)
+            if reg is None:
+                raise ToolInputError(f"未知地区“{region}”")
+        conditions = {"topic": topic_s, "region": reg, "role": role, "rank": rank, "years": span, "people": people,
+                      "unit": unit}
+        profile = Profile(region=reg, role=_text(role), rank=_text(rank))
+        rules = [o for o in find_rules(self.store, topic_s, reg, unit) if applies(o, profile)[0]]
+        if not rules:
+            where = [r for r in regions_with(self.store, topic_s, unit) if r != reg]
+            scope = reg or "已收录的文件"
+            text = f"{scope}没有关于“{topic_s}”的量化规定" + (f"；规定了的地区：{'、'.join(where)}" if where else "") + "。"
+            return ToolResult(name, False, unit=unit or "", conditions=conditions, explanation=text,
+                              options=tuple({"key": r, "label": f"{r}有关于“{topic_s}”的规定", "value": "", "unit": ""}
+                                            for r in where))
+
+        def over(o):
+            return quantity_over(o, years=span if span is not None else None, people=people)
+
+        def label(o) -> str:
+            return "".join(x for x in (t2s(o.who), o.period or "", o.quantity or "", o.item) if x)
+
+        subjects = list(dict.fromkeys(t2s(o.who) for o in rules))
+        if len(subjects) > 1 and not role and not rank:
+            opts = []
+            for o in rules:
+                q = over(o)
+                opts.append({"key": t2s(o.who) or o.clause, "label": label(o), "value": q["total"] if q["total"] is not None else o.number,
+                             "unit": o.unit, "region": o.region, "clause": o.clause})
+            return self._cited(name, rules, ok=False, unit=rules[0].unit, conditions=conditions, options=tuple(opts),
+                               explanation=f"“{topic_s}”的规定因对象而异：请问是{'、'.join(s for s in subjects if s)}中的哪一类？以下为各自的要求。")
+        o = rules[0]
+        q = over(o)
+        text = f"{o.region}《{o.title}》{o.clause}：{label(o)}"
+        if o.conditions:
+            text += f"（{'；'.join(o.conditions)}）"
+        value = o.number
+        if span is not None and q["total"] is not None:
+            value = q["total"]
+            text += f"；{_fmt(span)}年{q['note']}{f'{people}人' if people > 1 else ''}共{_fmt(value)}{o.unit}"
+        conditions.update({"per_period": o.number, "period": o.period, "periods": q["periods"], "comparator": o.comparator})
+        return self._cited(name, [o], value=value, unit=o.unit, conditions=conditions, explanation=text + "。")
+
+    def _cited(self, name: str, obligations, **kw: Any) -> ToolResult:
+        cites = tuple(dict.fromkeys(o.citation for o in obligations))
+        return ToolResult(name, kw.pop("ok", True), citations=cites, **kw)
 
     # ---- LangChain ---------------------------------------------------
     def as_langchain_tools(self) -> list:

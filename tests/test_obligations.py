@@ -20,7 +20,7 @@ SAMPLE = """樣例市教師發展工作方案
 （三）課題研究
 青年教師每3年須參與1項校級課題研究。
 """
-SAMPLE_META = "title: 樣例市教師發展工作方案\nregion: 样例市\nscript: traditional\n"
+SAMPLE_META = "title: 樣例市教師發展工作方案\nregion: 绍兴市\nscript: traditional\n"
 
 
 def find(obs: list[Obligation], clause: str, quantity: str | None = None, period: str | None = None,
@@ -135,7 +135,7 @@ def test_a_newly_ingested_document_needs_no_new_code(index_copy, tmp_path, embed
     store = Store(index_copy)
     assert len(store.docs) == 6
 
-    obs = extract_obligations(store, "样例市")
+    obs = extract_obligations(store, "绍兴市")
     assert {o.doc_id for o in obs} == {"900_sample"}
     got = {(o.clause, o.quantity, o.period, o.per, o.deadline) for o in obs}
     assert got >= {
@@ -154,6 +154,13 @@ def test_a_newly_ingested_document_needs_no_new_code(index_copy, tmp_path, embed
     assert find(obs, "二(一)", "至少1次").who == "教研組長"
     # the shipped documents are still there and unchanged
     assert find(extract_obligations(store, "随州市"), "六(二)", "不低于1.5%")
+    # a quota question about the uploaded document is answered by the calculator, cited
+    from assistant.agent import Assistant
+
+    answer = Assistant(store, embedder).ask("绍兴市学校领导一学年听课至少多少节？")
+    assert answer.found and [t.name for t in answer.tool_calls] == ["rule_quota"], answer
+    assert answer.tool_calls[0].result["value"] == 40 and "40节" in answer.answer
+    assert answer.citations[0].doc_id == "900_sample" and answer.citations[0].quote == "學校領導每人每學期聽課不少於20節"
 
 
 JSON_FIELDS = {"doc_id", "title", "region", "clause", "subject", "action", "value", "unit", "comparator", "period",

@@ -317,3 +317,48 @@ def test_langchain_tools(tools):
     assert out["ok"] and out["value"][0]["amount"] == 150000
     err = by["research_staff"].invoke({"teachers": 0})
     assert err == {"name": "research_staff", "ok": False, "error": "教师总数必须大于0，收到：0"}
+
+
+# ---- the generic calculator over extracted rules ---------------------------------------
+
+def test_rule_quota_answers_from_the_regions_extracted_rules(tools, store):
+    r = run(tools, store, "rule_quota", topic="听课", region="清远市", role="学校领导", semesters=3)
+    assert r.ok and r.value == 90 and r.unit == "节"
+    assert [c.clause for c in r.citations] == ["三(一)1"] and "30" in r.citations[0].quote
+    r = run(tools, store, "rule_quota", topic="课题", region="清远", rank="中学一级", years=10)
+    assert r.ok and r.value == 2 and r.citations[0].clause == "三(二)4"
+    assert "中學一級教師" in r.citations[0].quote
+
+
+def test_rule_quota_without_a_role_lists_the_options(tools, store):
+    r = run(tools, store, "rule_quota", topic="听课", region="清远市", semesters=2)
+    assert not r.ok and {o["value"] for o in r.options} == {60, 50} and r.citations
+
+
+def test_rule_quota_never_answers_from_another_region(tools, store):
+    r = run(tools, store, "rule_quota", topic="听课", region="随州市", role="学校领导")
+    assert not r.ok and not r.citations
+    assert "随州市没有" in r.explanation and "清远市" in r.explanation
+    assert [o["key"] for o in r.options] == ["清远市"]
+    with pytest.raises(ToolInputError, match="未知地区"):
+        tools.rule_quota("听课", region="北京市")
+
+
+def test_rule_quota_description_has_no_numbers(tools):
+    lc = {t.name: t for t in tools.as_langchain_tools()}
+    assert not any(ch.isdigit() for ch in lc["rule_quota"].description)
+
+
+@pytest.mark.parametrize("question,tool,args", [
+    ("随州市学校领导每学期听课多少节？", "rule_quota", {"topic": "听课", "region": "随州市", "unit": "节", "role": "学校领导"}),
+    ("成都市实验校班主任每学期要开几次家长会？", "rule_quota", {"topic": "家长会", "region": "成都市", "unit": "次"}),
+    ("清远市学校领导每学期听课多少节？", "observation_quota", {"role": "学校领导"}),
+    ("每学期至少开几次家长会？", "meeting_frequency", {"kind": "家长会"}),
+])
+def test_routing_by_region(store, question, tool, args):
+    from assistant.query import parse
+    from assistant.route import route
+
+    r = route(parse(question, store.regions))
+    assert r is not None and r.tool == tool
+    assert args.items() <= r.args.items(), r.args

@@ -80,7 +80,7 @@ def build(service: Service) -> gr.Blocks:
         def refresh_values():
             regions = data.regions()
             return (data.status_html(), gr.update(choices=regions), gr.update(choices=regions),
-                    gr.update(value=data.doc_rows()), gr.update(choices=data.doc_choices()))
+                    data.doc_table(), gr.update(choices=data.doc_choices()))
 
         def refresh():
             return (*refresh_values(), gr.Timer(active=not service.ready and not service.error))

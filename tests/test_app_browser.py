@@ -27,7 +27,7 @@ ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-net
         "--disable-component-update", "--disable-sync", "--no-first-run"]
 BOT = "#chatbot [data-testid='bot']"
 ANSWER_TIMEOUT = 30_000  # ms
-ROWS = "[role=row]:has([role=gridcell])"  # gr.Dataframe's body rows (a div grid, not <tbody>)
+ROWS = "table.zc-table tbody tr"
 DESKTOP = {"width": 1366, "height": 900}
 PHONE = {"width": 390, "height": 844}
 
@@ -216,6 +216,13 @@ def test_phone_layout_opens_sources_under_the_answer(open_page, shots):
     assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"] + 1  # no sideways scrolling
     page.screenshot(path=str(shots / "chat-mobile.png"))
 
+    # a long answer: the chat shows its first line, not its end
+    ask(page, "比较清远和随州的教师培训经费规定")
+    page.wait_for_timeout(300)
+    top = page.locator(f"{BOT} .zc-text").last.bounding_box()["y"]
+    chat = page.locator("#chatbot").bounding_box()
+    assert chat["y"] - 5 <= top <= chat["y"] + 120, (top, chat)
+
 
 def test_dark_mode_highlight_is_readable(open_page, shots):
     page = open_page(dark=True)
@@ -265,7 +272,7 @@ def test_compare_table_one_row_per_city(open_page, shots):
     page.wait_for_selector("#compare-csv a", timeout=ANSWER_TIMEOUT)
     rows = page.locator(f"#compare-table {ROWS}")
     assert rows.count() == 2
-    cities = [rows.nth(i).locator("[role=gridcell]").first.inner_text().strip() for i in range(2)]
+    cities = [rows.nth(i).locator("td").first.inner_text().strip() for i in range(2)]
     assert cities == ["清远市", "随州市"]
     assert "1.5%" in rows.nth(1).inner_text()
     assert "2/2" in page.locator("#compare-msg").inner_text()
@@ -323,3 +330,31 @@ def test_documents_upload_refusals_in_chinese_and_header_refresh(open_page, tmp_
     page.get_by_role("tab", name="问答").click()
     text = ask(page, "肇庆市劳动教育课每周多少课时？")
     assert "1课时" in text and "肇庆市" in text
+
+
+def test_a_question_asked_while_the_index_builds_is_answered_when_it_is_ready(browser, tmp_path):
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "zhaoqing.txt").write_text(
+        "肇庆市教育局关于加强中小学劳动教育的通知\n\n一、总体要求\n"
+        "（一）各中小学每周开设劳动教育课不少于1课时，纳入课程表。\n"
+        "二、保障措施\n（一）劳动教育经费按生均每年20元标准安排，专款专用。\n", encoding="utf-8")
+    data = tmp_path / "index"  # empty: the app builds it in the background
+    with running_app(data, tmp_path / "app.log", corpus=corpus) as url:
+        ctx = browser.new_context(viewport=DESKTOP, locale="zh-CN")
+        try:
+            page = ctx.new_page()
+            page.goto(url)
+            page.wait_for_selector("#question textarea")
+            building = "正在" in page.locator("#status").inner_text()
+            page.fill("#question textarea", "肇庆市劳动教育课每周多少课时？")
+            page.click("#send")
+            if building:  # asked before the index was ready: a notice, then the answer
+                page.wait_for_selector(f"{BOT} .zc-wait, {BOT} .zc-answer", timeout=ANSWER_TIMEOUT)
+            page.wait_for_function(f"Array.from(document.querySelectorAll(\"{BOT}\")).some("
+                                   "b => b.innerText.includes('1课时'))", timeout=120_000)
+            assert "无法回答" not in page.locator(BOT).last.inner_text()
+            page.wait_for_function("document.querySelector('#status').innerText.includes('已加载 1 份文件')",
+                                   timeout=ANSWER_TIMEOUT)
+        finally:
+            ctx.close()

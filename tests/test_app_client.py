@@ -26,8 +26,9 @@ def free_port() -> int:
 
 
 @contextmanager
-def running_app(data_dir: Path, log_path: Path):
-    """Start `python app.py` on a free port over `data_dir`; yield its URL; stop it afterwards."""
+def running_app(data_dir: Path, log_path: Path, corpus: Path | None = None):
+    """Start `python app.py` on a free port over `data_dir`; yield its URL; stop it afterwards.
+    With no index in `data_dir` the app builds one from `corpus` (default corpus/) in the background."""
     port = free_port()
     env = {k: v for k, v in os.environ.items()
            if not k.startswith(("ZHENGCE_", "CHROMA_")) and k != "OPENAI_API_KEY"}
@@ -36,7 +37,7 @@ def running_app(data_dir: Path, log_path: Path):
     with open(log_path, "w") as log:
         proc = subprocess.Popen(
             [sys.executable, "app.py", "--host", "127.0.0.1", "--port", str(port), "--data-dir", str(data_dir),
-             "--no-llm"],
+             "--no-llm"] + (["--corpus", str(corpus)] if corpus else []),
             cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}/"
     try:

@@ -63,11 +63,28 @@ details.calc summary { cursor: pointer; font-weight: 600; }
 .clause-tree label { white-space: pre; }
 #feedback-box { border: 1px dashed var(--border-color-primary); border-radius: 8px; padding: 6px; }
 
+/* compare and documents tables: a table on a desktop, one card per row on a phone */
+.zc-table { width: 100%; border-collapse: collapse; font-size: 0.95em; border: none !important; }
+.zc-table th, .zc-table td { border: none !important; border-bottom: 1px solid var(--border-color-primary) !important;
+                             padding: 6px 8px;
+                             text-align: left; vertical-align: top; line-height: 1.6; }
+.zc-table tr { border: none !important; }
+.zc-table th { background: var(--background-fill-secondary); font-weight: 600; }
+.zc-table td.c-region, .zc-table td.c-clause, .zc-table td.c-date, .zc-table td.c-count,
+.zc-table td.c-number { white-space: nowrap; }
+.zc-table td.c-rule { min-width: 16em; }
+
 @media (max-width: 900px) {
   #clause-panel { display: none; }       /* sources open under the answer instead */
   #side { position: static; }
-  #compare-table table { min-width: 640px; }
-  #doc-table table { min-width: 720px; }
+  .zc-table thead { display: none; }
+  .zc-table, .zc-table tbody, .zc-table tr, .zc-table td { display: block; width: auto; }
+  .zc-table tr { border: 1px solid var(--border-color-primary) !important; border-radius: 8px; margin: 8px 0; padding: 4px 0; }
+  .zc-table td { border: none !important; padding: 2px 10px; white-space: normal !important; min-width: 0 !important; }
+  .zc-table td::before { content: attr(data-label) "："; color: var(--body-text-color-subdued); }
+  .zc-table td.empty { display: none; }
+  .zc-table td.c-title, .zc-table td.c-region:first-child { font-weight: 600; }
+  .zc-table td.c-title::before, .zc-table td.c-region:first-child::before { content: none; }
 }
 @media (max-width: 480px) {
   #chatbot .message-row { margin: 10px 2px !important; width: calc(100% - 4px) !important;

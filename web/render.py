@@ -290,3 +290,25 @@ def answer_markdown(answer, question: str | None = None) -> str:
     for t in answer.tool_calls:
         out.append("**计算过程**\n\n" + "\n".join(f"- {k}：{_md_escape(v)}" for k, v in tool_steps(t)))
     return "\n\n".join(out)
+
+
+# ---------------------------------------------------------------------------
+# tables (a table on a desktop, one card per row on a phone: see .zc-table in web/assets.py)
+# ---------------------------------------------------------------------------
+def table_html(headers: list[str], rows: list[list], classes: list[str] | None = None, empty: str = "") -> str:
+    """A plain HTML table; every cell carries its header (data-label) for the phone layout."""
+    if not rows:
+        return f"<div class='clause-card hint'>{esc(empty)}</div>" if empty else ""
+    classes = classes or [""] * len(headers)
+    head = "".join(f"<th class='{c}'>{esc(h)}</th>" for h, c in zip(headers, classes))
+    body = "".join(
+        "<tr>" + "".join(f"<td class='{c}{'' if str(v).strip() else ' empty'}' data-label='{esc(h)}'>{esc(v)}</td>"
+                         for h, c, v in zip(headers, classes, r)) + "</tr>"
+        for r in rows)
+    return f"<table class='zc-table'><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+COMPARE_HEADERS = ["地区", "规定", "条款", "文件"]
+COMPARE_CLASSES = ["c-region", "c-rule", "c-clause", "c-doc"]
+DOC_HEADERS = ["标题", "地区", "发文机关", "日期", "文号", "条款数"]
+DOC_CLASSES = ["c-title", "c-region", "c-issuer", "c-date", "c-number", "c-count"]

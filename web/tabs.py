@@ -10,7 +10,8 @@ import gradio as gr
 from ingest.errors import UsageError
 from web import messages
 from web.api import report
-from web.render import error_html, esc, hint_html, render_clause
+from web.render import (COMPARE_CLASSES, COMPARE_HEADERS, DOC_CLASSES, DOC_HEADERS, error_html, esc, hint_html,
+                         render_clause, table_html)
 from web.service import MAX_UPLOAD_BYTES, UPLOAD_TYPES, Service
 
 
@@ -28,6 +29,9 @@ class Data:
             return []
         return [[d["title"], d["region"], d["issuer"] or "", d["date"] or "", d["doc_number"] or "", d["clauses"]]
                 for d in self.service.get().store.summary()]
+
+    def doc_table(self) -> str:
+        return table_html(DOC_HEADERS, self.doc_rows(), DOC_CLASSES, "索引建好后，这里列出已收录的文件。")
 
     def doc_choices(self) -> list[tuple[str, str]]:
         if not self.service.ready:
@@ -64,8 +68,7 @@ class CompareTab:
                                             elem_id="compare-regions", scale=3)
             self.btn = gr.Button("对比", variant="primary", elem_id="compare-btn", scale=1)
         self.msg = gr.Markdown("", elem_id="compare-msg")
-        self.table = gr.Dataframe(headers=["地区", "规定", "条款", "文件"], value=None, interactive=False,
-                                  wrap=True, elem_id="compare-table", column_widths=["12%", "52%", "12%", "24%"])
+        self.table = gr.HTML("", elem_id="compare-table")
         self.file = gr.File(label="下载 CSV", interactive=False, elem_id="compare-csv")
 
     def run(self, topic: str, regions: list[str] | None):
@@ -79,7 +82,7 @@ class CompareTab:
             a = self.service.get()
             rows = run_compare(a.retriever, topic, a.store.check_regions(regions or None))
         except Exception as e:
-            return gr.update(value=None), None, f"⚠️ {esc(report(e, 'compare'))}"
+            return "", None, f"⚠️ {esc(report(e, 'compare'))}"
         table = [[r.region, r.requirement, r.citation.clause if r.citation else "",
                   r.citation.title if r.citation else ""] for r in rows]
         slug = re.sub(r"[^\w-]+", "_", topic)[:40]
@@ -87,7 +90,7 @@ class CompareTab:
         out.write_text(to_csv(rows), encoding="utf-8-sig")  # BOM: Excel opens the Chinese columns right
         found = sum(r.found for r in rows)
         msg = f"“{esc(topic)}”：{found}/{len(rows)} 个地区有规定；“{NOT_SET}”表示该地区的文件没有提到。"
-        return gr.update(value=table), str(out), msg
+        return table_html(COMPARE_HEADERS, table, COMPARE_CLASSES), str(out), msg
 
     def wire(self) -> None:
         self.btn.click(self.run, [self.topic, self.regions], [self.table, self.file, self.msg],
@@ -99,8 +102,7 @@ class DocsTab:
         self.service, self.data = service, data
 
     def build(self) -> None:
-        self.table = gr.Dataframe(headers=["标题", "地区", "发文机关", "日期", "文号", "条款数"],
-                                  value=self.data.doc_rows(), interactive=False, wrap=True, elem_id="doc-table")
+        self.table = gr.HTML(self.data.doc_table(), elem_id="doc-table")
         with gr.Row():
             with gr.Column(scale=2):
                 self.picker = gr.Dropdown(choices=self.data.doc_choices(), value=None, label="选择文件，浏览条款",

@@ -64,7 +64,7 @@ def run_ingest(paths, settings: Settings, rebuild: bool = False, quiet: bool = F
         return 0
     if quiet:  # failures are always shown, one line each
         for path, msg in report.failed:
-            print(f"skip {path}: {msg}", file=sys.stderr)
+            print(f"跳过 {path}：{msg}", file=sys.stderr)
     done = len(report.added) + len(report.updated) + len(report.unchanged)
     if done:
         print(f"部分失败：{len(report.failed)} 个文件或路径未能导入（见上），其余 {done} 个已在索引中；退出码 1",

@@ -184,7 +184,7 @@ def ingest(
 
         files, scopes = _collect(paths, report)
         for missing, msg in report.failed:  # a mistyped path must be reported, not just counted
-            log(f"skip {missing}: {msg}")
+            log(f"跳过 {missing}：{msg}")
         moved = False
         new_docs = dict(old_docs)
         new_clauses = dict(old_clauses)
@@ -201,10 +201,12 @@ def ingest(
             if f.suffix.lower() not in SUPPORTED:
                 msg = f"unsupported file type '{f.suffix or f.name}' (use txt, md, html, docx or pdf)"
                 report.failed.append((str(f), msg))
-                log(f"skip {f}: {msg}")
+                log(f"跳过 {f}：{msg}")
                 continue
             if doc_id in seen:
-                report.failed.append((str(f), f"another file already has the name {doc_id}"))
+                msg = f"与本次导入的另一个文件同名（文档编号 {doc_id}），已跳过"
+                report.failed.append((str(f), msg))
+                log(f"跳过 {f}：{msg}")
                 continue
             seen.add(doc_id)
             try:
@@ -225,18 +227,18 @@ def ingest(
                 parsed = process_file(f, doc_id)
             except BadDocumentError as e:
                 report.failed.append((str(f), str(e)))
-                log(f"skip {f}: {e}")
+                log(f"跳过 {f}：{e}")
                 continue
             except OSError as e:
                 report.failed.append((str(f), e.strerror or str(e)))
-                log(f"skip {f}: {e.strerror or e}")
+                log(f"跳过 {f}：{e.strerror or e}")
                 continue
             d = parsed.document
             real = [c for c in parsed.clauses if c.path != PREAMBLE and not _PARAGRAPH.match(c.path)]
             why = navigation_only(d.text, len(real))
             if why:
                 report.failed.append((str(f), why))
-                log(f"skip {f}: {why}")
+                log(f"跳过 {f}：{why}")
                 continue
             th = _text_hash(d.text)
             twin = owners.by_text.get(th)

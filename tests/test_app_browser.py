@@ -310,7 +310,16 @@ def test_documents_upload_refusals_in_chinese_and_header_refresh(open_page, tmp_
         msg = page.locator("#upload-msg").inner_text()
         assert "无法导入" in msg
         assert_no_english(msg.replace(bad.name, ""))
-        assert not page.locator(".toast-body").count() or "Invalid" not in page.locator(".toast-body").inner_text()
+    assert table.count() == 5
+
+    # a file over the upload limit is stopped in the browser; Gradio's English toast is shown in Chinese
+    big = tmp_path / "太大.txt"
+    with open(big, "wb") as f:
+        f.truncate(50 * 1024 * 1024 + 1)
+    page.set_input_files("#upload input[type=file]", str(big))
+    page.wait_for_function("Array.from(document.querySelectorAll('.toast-body')).some("
+                           "t => t.innerText.includes('文件太大'))", timeout=ANSWER_TIMEOUT)
+    assert_no_english(page.locator(".toast-body").last.inner_text())
     assert table.count() == 5
 
     # a good file is indexed and searchable at once; the header and the region lists follow

@@ -149,6 +149,31 @@ def regions_with(store, topic: str, unit: str | None = None) -> list[str]:
     return list(dict.fromkeys(o.region for o in find_rules(store, topic, None, unit)))
 
 
+def _bigrams(s: str) -> set[str]:
+    s = re.sub(r"[^\u4e00-\u9fff]", "", t2s(s))
+    return {s[i:i + 2] for i in range(len(s) - 1)}
+
+
+def sum_rules(store, question: str, region: str | None = None, unit: str | None = None) -> list[Obligation]:
+    """The amounts (same unit, two or more) one sentence lists, for the sentence that best matches `question`."""
+    groups: dict[tuple, list[Obligation]] = {}
+    for o in extract_obligations(store):
+        if region and o.region != region:
+            continue
+        if o.number is None or (unit and o.unit != unit) or o.unit not in COUNTABLE or o.value_max is not None:
+            continue
+        groups.setdefault((o.doc_id, o.clause, o.quote, o.unit), []).append(o)
+    want = _bigrams(question)
+    best, score = [], 0.0
+    for key, items in groups.items():
+        if len(items) < 2:
+            continue
+        sc = len(want & _bigrams(key[2])) / max(1, len(want))
+        if sc > score:
+            best, score = items, sc
+    return best if score >= 0.3 else []
+
+
 # ---- 我的清单 -----------------------------------------------------------------------
 
 

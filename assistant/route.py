@@ -42,6 +42,9 @@ def _covered(tool: str) -> set[str]:
 
 def route(q: Query) -> Route | None:
     r = _seed_route(q)
+    if r is None and re.search(r"合计|一共|总共|总计|加起来|共计", q.simplified) and re.search(r"多少|几", q.simplified):
+        return Route("rule_sum", _drop_none({"question": q.simplified,
+                                             "region": q.regions[0] if len(q.regions) == 1 else None}))
     if r is None or len(q.regions) != 1 or q.regions[0] in _covered(r.tool):
         return r
     topic, unit = _TOPICS.get(r.tool, (None, None))

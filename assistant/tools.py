@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import functools
 import math
+import re
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, Callable
 
@@ -36,7 +37,7 @@ class PolicyTools:
     TOOL_NAMES = (
         "research_quota", "observation_quota", "budget_floors", "research_staff", "studio_required",
         "experimental_school_priority", "meeting_frequency", "expert_count", "mentor_count",
-        "staffing_review_year", "rule_quota",
+        "staffing_review_year", "rule_quota", "rule_sum",
     )
 
     def __init__(self, store, rules: list[Rule] | tuple[Rule, ...] | None = None):
@@ -455,6 +456,46 @@ class PolicyTools:
             text += f"；{_fmt(span)}年{q['note']}{f'{people}人' if people > 1 else ''}共{_fmt(value)}{o.unit}"
         conditions.update({"per_period": o.number, "period": o.period, "periods": q["periods"], "comparator": o.comparator})
         return self._cited(name, [o], value=value, unit=o.unit, conditions=conditions, explanation=text + "。")
+
+    def rule_sum(self, question: str, region: str | None = None, unit: str | None = None) -> ToolResult:
+        """Add up the amounts one sentence of a document lists (several funds, several quotas), from the extracted rules: picks the sentence whose wording best matches the question, in that region, and sums its amounts of the same unit.
+
+        Args:
+            question: the question or the items to add up, e.g. 教育科研、师培、教育信息化三项经费合计.
+            region: the region whose documents apply, e.g. 清远市; None for every region.
+            unit: only amounts in this unit, e.g. 万元; None for the unit the matched sentence uses.
+        """
+        from .calc import sum_rules
+
+        name = "rule_sum"
+        text = _text(question)
+        if not text:
+            raise ToolInputError("请给出要合计的事项")
+        reg = None
+        if _text(region):
+            raw = _text(region)
+            reg = next((r for r in getattr(self.store, "regions", []) if r == raw or r.rstrip("市") == raw.rstrip("市")),
+                       None)
+            if reg is None:
+                raise ToolInputError(f"未知地区“{region}”")
+        picked = sum_rules(self.store, text, reg, unit)
+        conditions = {"question": text, "region": reg, "unit": unit}
+        if not picked:
+            return ToolResult(name, False, conditions=conditions,
+                              explanation=f"{reg or '已收录的文件'}中没有找到可以合计的同一规定中的多项数额。")
+        total = sum(o.number for o in picked)
+        u = picked[0].unit
+        def label(x) -> str:
+            before = t2s(x.quote).split(t2s(x.number_text))[0] if x.number_text else ""
+            piece = re.split(r"[、，,；;]", before)[-1] if before else ""
+            piece = re.sub(r"^.*(划拨|安排|投入|拨付|预算|设立)", "", piece)
+            return piece or t2s(x.item or x.who)
+
+        parts = " + ".join(f"{label(o)}{_fmt(o.number)}{u}" for o in picked)
+        o = picked[0]
+        conditions.update({"items": [{"item": t2s(x.item or x.who), "value": x.number} for x in picked]})
+        return self._cited(name, [o], value=total, unit=u, conditions=conditions,
+                           explanation=f"{o.region}《{o.title}》{o.clause}：{parts}，合计{_fmt(total)}{u}。")
 
     def _cited(self, name: str, obligations, **kw: Any) -> ToolResult:
         cites = tuple(dict.fromkeys(o.citation for o in obligations))

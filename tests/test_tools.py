@@ -362,3 +362,10 @@ def test_routing_by_region(store, question, tool, args):
     r = route(parse(question, store.regions))
     assert r is not None and r.tool == tool
     assert args.items() <= r.args.items(), r.args
+
+
+def test_rule_sum_adds_the_amounts_one_sentence_lists(tools, store):
+    r = run(tools, store, "rule_sum", question="清远市财政每年划拨的教育科研、师培、教育信息化三项经费合计多少", region="清远市")
+    assert r.ok and r.value == 2642 and r.unit == "万元" and r.citations[0].clause == "四(三)"
+    assert "教育科研经费200万元" in r.explanation and "合计2642万元" in r.explanation
+    assert not run(tools, store, "rule_sum", question="家长会合计多少", region="成都市").ok

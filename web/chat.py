@@ -8,7 +8,6 @@ from pathlib import Path
 
 import gradio as gr
 
-from web import messages
 from web.api import report, script_of
 from web.assets import PANEL_HINT, panel_html
 from web.history import History, new_id, valid_id
@@ -285,5 +284,3 @@ def conversation_markdown(rows: list[dict]) -> str:
         question = None
     return "\n\n".join(out) + "\n"
 
-
-__all__ = ["ChatTab", "conversation_markdown", "messages"]

@@ -55,11 +55,7 @@ _BY_CLASS: list[tuple[type, str, str]] = [
 
 INTERNAL = "内部错误，请稍后重试或换一种问法。"
 
-EMPTY_QUESTION = "问题是空的，请输入一个问题，例如：学校领导一学年要听多少节课？"
 EMPTY_TOPIC = "请选择或输入一个对比主题，例如：教师培训经费"
-NO_CITATIONS = "这个回答没有引用。"
-CITATION_GONE = "这条引用的文件已更新或被移除，无法显示原文。"
-PICK_CITATION = "点击回答中的 [1] [2] 等编号，在这里查看条款全文（引文高亮显示）。"
 NO_DOCUMENT = "请先选择一份文件。"
 
 

@@ -13,8 +13,8 @@ from __future__ import annotations
 
 import html
 import re
-from urllib.parse import quote
 from typing import Any
+from urllib.parse import quote
 
 TOOL_LABELS = {
     "research_quota": "课题研究数量",

@@ -101,7 +101,7 @@ _LEAD = re.compile(r"^(要求|原则上|同时|其中|并且|并|且|另外|此�
 _WHO_STOP = re.compile(r"每|按|应(?!届|聘)|要|须|必须|不少于|不低于|不超过|不得|至少|原则上|严格|校内|(?<!存)在(?!编|岗|校)|"
                        r"(?<![作以成认])为|于|到(?=\d)|从|(?<!即)将|向|达到|配备|选派|召开|组织|开展|建立|实行|"
                        r"实施|落实|予以|可以|可(?!行)|只能|占|以(?![下上内])|由|计|加(?=\d)|扣(?=\d)|享受|满|年满|不满|违反|有下列|"
-                       r"\d|百分之|累计|共|的比例|超过|不足|没收|责令|处以|给予|吊销|撤销|(?<![具拥享持没所])有(?![关效序权利力限])|各(?=\d|[一二两三四五六七八九十])")
+                       r"\d|百分之|累计|共|的比例|超过|不足|是指|是(?!否)|没收|责令|处以|给予|吊销|撤销|(?<![具拥享持没所])有(?![关效序权利力限])|各(?=\d|[一二两三四五六七八九十])")
 _COND_START = r"^(凡|对于?|如果?|若|在.{1,12}(期间|时|中)|经|因|当|除|根据|按照|依据|依照|为了|通过)"
 _COND_SEG = re.compile(_COND_START + r"|(的|时|后|前提下|情况下|基础上)$")
 
@@ -434,6 +434,8 @@ def _quantities(simp: str) -> list[_Q]:
                     continue
                 if num == "一" and re.search(r"[上下]$", simp[:ns]):
                     continue  # 上一篇 / 下一步
+                if re.match(r"一[\u4e00-\u9fff]", simp[m.end("unit"):]) and len(num) == 1 and not pre:
+                    continue  # 一人一档, 九年一贯制: "X一Y" set phrases
                 if num in ("万", "亿", "千", "百") and not pre:
                     continue
             if unit == "年" and v is not None and v >= 1900:
@@ -519,7 +521,8 @@ def _who(s: str) -> str:
     if len(phrase) < 2 or len(phrase) > 30 or not re.match(r"[\u4e00-\u9fffA-Za-z“\"]", phrase) \
             or not re.search(r"[\u4e00-\u9fff]{2}|^[A-Za-z][等级类]", phrase):
         return ""
-    if re.match(r"(其中|包括|含|如|即|具体|计分|时间|网址|第|半天|全天|当年|当月|下学期|上学期)", phrase) or phrase in _ATTRS:
+    if re.match(r"(其中|包括|含|如|即|具体|计分|时间|网址|第|半天|全天|当年|当月|下学期|上学期|处|由|责令|没收|依法|并处)", phrase) \
+            or phrase in _ATTRS:
         return ""
     if re.search(r"(后|时|前|期间|以来|起)$", phrase) or re.match(r"(自|从)", phrase):
         return ""  # 自发现之日起 / 查实后: when, not who

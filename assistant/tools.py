@@ -73,7 +73,7 @@ class PolicyTools:
 
     # ---- tools -------------------------------------------------------
     def research_quota(self, rank: str | None = None, years: float | None = 5) -> ToolResult:
-        """How many research projects (课题研究) a teacher must lead or join over a span of years (清远市 三(二)4). The rule is 1 project per 5 years; the level and role depend on rank: 中学一级以下 (incl. 中学二级/三级; 小学级别参照中学) join 1 校级或以上 project, 中学一级 lead or join 1 校级或以上, 中学高级 lead or join 1 县级或以上. Only complete 5-year periods count (7 years → 1 project). Without a rank the result lists every rank instead of guessing.
+        """How many research projects (课题研究) a teacher must lead or join over a span of years, by rank (中学一级以下 incl. 中学二级/三级, 中学一级, 中学高级; 小学级别参照中学); the period, count and level come from the rule data listed below. Only complete periods count. Without a rank the result lists every rank instead of guessing.
 
         Args:
             rank: the teacher's rank, e.g. 中学一级以下, 中学二级, 中学一级, 中学高级, 小学高级, 一级教师, 高级教师; None if unknown.
@@ -97,7 +97,8 @@ class PolicyTools:
             if key is None and s in _UNCOVERED_RANKS:
                 return self._result(
                     name, rules, ok=False, unit="项", conditions={"rank": rank, "years": years},
-                    explanation=f"清远市文件只规定了中学一级以下、中学一级、中学高级教师的课题研究数量，未规定{raw}教师；以下是已规定的职级。",
+                    explanation=(f"{rules[0].region}文件只规定了{'、'.join(r.key for r in rules)}教师的课题研究数量，"
+                                 f"未规定{raw}教师；以下是已规定的职级。"),
                     options=tuple({"key": r.key, "label": r.label, "value": count(r), "unit": "项"} for r in rules))
             if key is None:
                 raise ToolInputError(
@@ -131,7 +132,7 @@ class PolicyTools:
 
     def observation_quota(self, role: str | None = None, semesters: float | None = None,
                           school_years: float | None = None, people: int | None = 1) -> ToolResult:
-        """Minimum number of lessons (听课节数) school staff must observe in their own school (清远市 三(一)1): 学校领导 at least 30 per person per semester; 分管教学教研工作的处室干部 at least 25 per semester. One school year counts as 2 semesters; a partial semester counts as a whole one (1.5 → 2). Without a role the result lists both roles instead of guessing.
+        """Minimum number of lessons (听课节数) school staff must observe in their own school per semester, by role (学校领导, 分管教学教研工作的处室干部); the per-semester minimums come from the rule data listed below. One school year counts as two semesters; a partial semester counts as a whole one. Without a role the result lists every role instead of guessing.
 
         Args:
             role: 学校领导 (校长, 副校长, 书记 …) or 分管教学教研工作的处室干部 (教务主任, 处室干部 …); None if unknown.
@@ -187,7 +188,7 @@ class PolicyTools:
 
     def budget_floors(self, region: str | None = None, public_funds: float | None = None,
                       wage_total: float | None = None) -> ToolResult:
-        """Minimum budget shares (经费比例下限) set by 清远市 四(三) and 随州市 六(二), with amounts in yuan when the base is given. 清远市: 教师培训费 ≥5%, 仪器设备、教学办公用品、图书资料 ≥10%, 教学业务费 ≥35% of the school's annual public funds (学校年度公用经费). 随州市: 财政部门 ≥1.5% of the teachers' wage total (教师工资总额) for continuing training; schools ≥5% of annual public funds for teacher training. Without a region every region with such floors is returned.
+        """Minimum budget shares (经费比例下限) a region's documents set, with amounts in yuan when the base (学校年度公用经费 or 教师工资总额) is given; the shares come from the rule data listed below. Without a region every region with such floors is returned.
 
         Args:
             region: 清远市 or 随州市 (None for both).
@@ -249,7 +250,7 @@ class PolicyTools:
                             explanation="；".join(parts) + tail + "。")
 
     def research_staff(self, teachers: int) -> ToolResult:
-        """How many subject research staff (教研员) a jurisdiction must have (清远市 三(五)1): 5‰ of the total number of teachers (教师总数), rounded up because the clause says 配足配齐 (a fraction of a person counts as one).
+        """How many subject research staff (教研员) a jurisdiction must have: the per-mille share of the total number of teachers (教师总数) from the rule data listed below, rounded up because the clause says 配足配齐 (a fraction of a person counts as one).
 
         Args:
             teachers: total number of teachers, a positive integer.
@@ -267,7 +268,7 @@ class PolicyTools:
             explanation=f"按教师总数{_fmt(per_mille)}‰的比例配足配齐教研员：{teachers}名教师×{_fmt(per_mille)}‰={how}应配{n}名教研员。")
 
     def studio_required(self, classes: int) -> ToolResult:
-        """Whether a school must set up a county-level-or-above (名)教师工作室 (清远市 三(二)6): by the end of 2021, schools with 30 or more classes (学校规模达到30个班) should in principle have one.
+        """Whether a school must set up a county-level-or-above (名)教师工作室: schools that reach the class count in the rule data listed below should in principle have one by its deadline.
 
         Args:
             classes: number of classes (班) in the school, a positive integer.
@@ -286,7 +287,7 @@ class PolicyTools:
                             explanation=text)
 
     def experimental_school_priority(self, years: float) -> ToolResult:
-        """Whether a teacher or principal qualifies for priority in the selection of 成都市名校长/名师培养对象 (成都市 四(三)): full-time teaching at a 强校工程 experimental school (实验校) for 3 years or more (3年以上, which includes exactly 3).
+        """Whether a teacher or principal qualifies for priority in the selection of 成都市名校长/名师培养对象: full-time teaching at a 强校工程 experimental school (实验校) for at least the years in the rule data listed below (以上 includes the boundary).
 
         Args:
             years: years of full-time teaching at the experimental school, 0 or more.
@@ -305,7 +306,7 @@ class PolicyTools:
                             conditions={"years": years, "min_years": need}, explanation=text)
 
     def meeting_frequency(self, kind: str | None = None) -> ToolResult:
-        """How often a school must hold class-management meetings (清远市 三(一)2): 家长会 at least once per semester, 学生座谈会 once a month, 科任教师联席会 once a month. Without a kind the result lists all three.
+        """How often a school must hold class-management meetings (家长会, 学生座谈会, 科任教师联席会); the frequencies come from the rule data listed below. Without a kind the result lists all of them.
 
         Args:
             kind: 家长会, 学生座谈会 or 科任教师联席会; None if unknown.
@@ -333,7 +334,7 @@ class PolicyTools:
                             explanation=f"各中小学{rule.label}。")
 
     def expert_count(self, schools: int = 1) -> ToolResult:
-        """Minimum number of guiding experts (指导专家) for 成都市 强校工程 experimental schools (成都市 三(五)): at least 3 per experimental school (实验校).
+        """Minimum number of guiding experts (指导专家) for 成都市 强校工程 experimental schools: the per-school minimum in the rule data listed below times the number of schools.
 
         Args:
             schools: number of experimental schools, a positive integer (default 1).
@@ -349,7 +350,7 @@ class PolicyTools:
                             explanation=f"区(市)县级专家团队为每所实验校配备不少于{per}名指导专家{tail}。")
 
     def mentor_count(self, schools: int = 1) -> ToolResult:
-        """Famous principals and teachers assigned to 成都市 强校工程 experimental schools (成都市 三(一)): each experimental school (实验校) gets 1 city-level 名校长 and 2 名师 (training candidates included).
+        """Famous principals and teachers assigned to 成都市 强校工程 experimental schools (实验校): the per-school numbers of 市级名校长 and 名师 in the rule data listed below times the number of schools.
 
         Args:
             schools: number of experimental schools, a positive integer (default 1).
@@ -365,10 +366,10 @@ class PolicyTools:
                                          f"{rule.int_value('teachers')}名名师（均含培养对象），{scope}市级名校长{p}名、名师{t}名。"))
 
     def staffing_review_year(self, last_year: int) -> ToolResult:
-        """The year of the next re-verification of county staffing totals (编制总量核定) in 随州市 (四(二)): in principle every 3 years.
+        """The year of the next re-verification of county staffing totals (编制总量核定): the last verification year plus the period in the rule data listed below.
 
         Args:
-            last_year: the year of the last verification, e.g. 2021.
+            last_year: the year of the last verification (四位年份).
         """
         name = "staffing_review_year"
         last_year = _number(last_year, "上次核定年份", low=MIN_YEAR, low_ok=True, high=MAX_YEAR, integer=True)
@@ -506,8 +507,18 @@ class PolicyTools:
         """The tools as LangChain StructuredTools; each returns `ToolResult.to_dict()` (errors: ok=False, error)."""
         from langchain_core.tools import StructuredTool
 
-        return [StructuredTool.from_function(func=_json_tool(getattr(self, n)), name=n, parse_docstring=True)
+        return [StructuredTool.from_function(func=_json_tool(getattr(self, n)), name=n, parse_docstring=True,
+                                             description=self.description(n))
                 for n in self.TOOL_NAMES]
+
+    def description(self, name: str) -> str:
+        """A tool's description for the LLM: its docstring summary (no numbers) plus its rules, from the data."""
+        doc = (getattr(self, name).__doc__ or "").strip().split("\n\n")[0].strip()
+        rules = self._rules(name)
+        if not rules:
+            return doc
+        listed = "; ".join(f"{r.region} {r.clause}: {r.label}" for r in rules)
+        return f"{doc} Rules: {listed}."
 
 
 def _json_tool(method: Callable[..., ToolResult]) -> Callable[..., dict]:

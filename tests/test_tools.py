@@ -369,3 +369,16 @@ def test_rule_sum_adds_the_amounts_one_sentence_lists(tools, store):
     assert r.ok and r.value == 2642 and r.unit == "万元" and r.citations[0].clause == "四(三)"
     assert "教育科研经费200万元" in r.explanation and "合计2642万元" in r.explanation
     assert not run(tools, store, "rule_sum", question="家长会合计多少", region="成都市").ok
+
+
+def test_tool_descriptions_take_their_numbers_from_the_rule_data(tools):
+    import re
+
+    from assistant.rules import default_rules
+
+    for name in PolicyTools.TOOL_NAMES:
+        summary = getattr(PolicyTools, name).__doc__.split("Args:")[0]
+        assert not re.search(r"\d", summary), name  # no number lives in a docstring
+    by = {t.name: t.description for t in tools.as_langchain_tools()}
+    for r in default_rules():
+        assert r.label in by[r.tool]  # …they come from the rules

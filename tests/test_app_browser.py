@@ -242,7 +242,12 @@ def test_dark_mode_highlight_is_readable(open_page, shots):
 def test_follow_up_example_button_and_chinese_errors_in_chat(open_page):
     page = open_page()
     ask(page, "学校领导每学期听课多少节？")
-    assert "60" in ask(page, "那一学年呢？")  # multi-turn: the session remembers the question
+    chips = page.locator(f"{BOT} .zc-suggest")  # suggested follow-ups, each one tried before it is shown
+    assert "那一学年呢？" in chips.all_inner_texts()
+    before = page.locator(BOT).count()
+    chips.filter(has_text="那一学年呢？").first.click()
+    page.wait_for_function(f"document.querySelectorAll(\"{BOT}\").length > {before}", timeout=ANSWER_TIMEOUT)
+    assert "60" in page.locator(BOT).last.inner_text()  # multi-turn: the session remembers the question
     page.reload()
     page.wait_for_function(f"document.querySelectorAll(\"{BOT}\").length >= 2", timeout=ANSWER_TIMEOUT)
     assert "60" in ask(page, "那一学年呢？")  # and so does the conversation restored after a reload

@@ -50,6 +50,10 @@ mark { background: #ffe066; color: #1a1a1a; padding: 0 2px; border-radius: 2px; 
 .zc-actions button { font-size: 0.85em; border: 1px solid var(--border-color-primary); border-radius: 6px;
   padding: 1px 10px; background: var(--background-fill-primary); color: var(--body-text-color); cursor: pointer; }
 .zc-plain { display: none; }
+.zc-suggestions { margin-top: 8px; display: flex; flex-wrap: wrap; gap: 6px; align-items: center;
+                  font-size: 0.9em; color: var(--body-text-color-subdued); }
+.zc-suggestions button { border: 1px solid var(--color-accent); color: var(--color-accent); border-radius: 12px;
+  padding: 1px 10px; background: none; cursor: pointer; font-size: 0.95em; }
 details.calc { margin-top: 8px; border-left: 3px solid #9db4d6; padding-left: 8px; }
 details.calc summary { cursor: pointer; font-weight: 600; }
 
@@ -158,8 +162,16 @@ JS = r"""
   }
 
   document.addEventListener('click', (ev) => {
-    const b = ev.target.closest && ev.target.closest('.zc-cite, .zc-src, .zc-copy, .zc-export');
+    const b = ev.target.closest && ev.target.closest('.zc-cite, .zc-src, .zc-copy, .zc-export, .zc-suggest');
     if (!b) return;
+    if (b.classList.contains('zc-suggest')) {  // ask the suggested follow-up
+      ev.preventDefault(); ev.stopPropagation();
+      const ta = document.querySelector('#question textarea'), send = document.getElementById('send');
+      if (!ta || !send) return;
+      ta.value = b.textContent; ta.dispatchEvent(new Event('input', {bubbles: true}));
+      setTimeout(() => send.click(), 50);
+      return;
+    }
     const answer = b.closest('.zc-answer');
     if (!answer) return;
     ev.preventDefault(); ev.stopPropagation();

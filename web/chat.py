@@ -25,6 +25,14 @@ BUREAU_EXAMPLES = [
     "清远市教研员配备比例是多少？",
 ]
 INDEX_WAIT_S = 900  # a question asked while the index builds waits this long for it
+# Follow-ups worth suggesting after a calculator's answer; each is tried before it is shown.
+FOLLOW_UPS = {
+    "observation_quota": ["那一学年呢？", "分管教学教研工作的处室干部呢？"],
+    "research_quota": ["那中学高级呢？", "10年内呢？"],
+    "studio_required": ["20个班呢？"],
+}
+MAX_SUGGESTIONS = 2
+MAX_PROBES = 4
 
 
 class ChatTab:
@@ -160,7 +168,7 @@ class ChatTab:
         try:
             a = self.service.get()
             answer = a.ask(question, regions or None, state=state, script=script_of(script))
-            html = render_answer(answer, a.store)
+            html = render_answer(answer, a.store, self._suggest(a, answer, state, regions, script))
         except Exception as e:
             chat.append({"role": "assistant", "content": render_error(f"无法回答：{report(e, 'chat')}")})
             ids.append(None)
@@ -180,6 +188,31 @@ class ChatTab:
         chat.append({"role": "assistant", "content": html})
         ids.append(a_id)
         yield chat, ids, state, self._history_choices(browser, conv), browser, conv
+
+    def _suggest(self, a, answer, state, regions, script) -> list[str]:
+        """Up to two follow-up questions that this conversation can answer (each one is asked first)."""
+        from assistant.agent import ChatState
+        from ingest.types import GENERIC_REGION
+
+        if not answer.found or answer.table:
+            return []
+        cands = [q for t in answer.tool_calls for q in FOLLOW_UPS.get(t.name, [])]
+        if not answer.tool_calls and not regions:
+            cited = {c.region for c in answer.citations}
+            cands += [f"{r}呢？" for r in a.store.regions if r not in cited and r != GENERIC_REGION]
+        out = []
+        for q in cands[:MAX_PROBES]:
+            try:
+                res = a.ask(q, regions or None, state=ChatState(last=state.last), script=script_of(script))
+            except Exception:
+                continue
+            place = q[:-2] if q.endswith("呢？") and q[:-2] in a.store.regions else None
+            if res.found and res.answer != answer.answer and (place is None or any(
+                    c.region == place for c in res.citations)):
+                out.append(q)
+            if len(out) >= MAX_SUGGESTIONS:
+                break
+        return out
 
     def new_chat(self, browser: str):
         from assistant.agent import ChatState

@@ -161,8 +161,9 @@ def _cite_buttons(text_html: str, count: int) -> str:
     return re.sub(r"\[(\d{1,2})\]", repl, text_html)
 
 
-def render_answer(answer, store=None) -> str:
-    """The answer as one HTML block for the chat (see the module docstring)."""
+def render_answer(answer, store=None, suggestions=()) -> str:
+    """The answer as one HTML block for the chat (see the module docstring); `suggestions` are follow-up
+    questions shown as buttons that ask them."""
     n_cites = len(answer.citations)
     parts = [f"<div class='zc-text'>{_cite_buttons(_lines(answer.answer), n_cites)}</div>"]
     if answer.note:
@@ -185,6 +186,9 @@ def render_answer(answer, store=None) -> str:
             cards.append(f'<div class="zc-card zc-n{n}">'
                          f"{clause_card(store, c.doc_id, c.clause_id, c.clause, quotes, n)}</div>")
         parts.append("<div class='zc-cards'>" + "".join(cards) + "</div>")
+    if suggestions:
+        chips = "".join(f'<button type="button" class="zc-suggest">{esc(q)}</button>' for q in suggestions)
+        parts.append(f"<div class='zc-suggestions'><span>接着问：</span>{chips}</div>")
     parts.append('<div class="zc-actions">'
                  '<button type="button" class="zc-copy">复制</button>'
                  '<button type="button" class="zc-export">导出 Markdown</button></div>')

@@ -201,9 +201,10 @@ class ChatTab:
             cited = {c.region for c in answer.citations}
             cands += [f"{r}呢？" for r in a.store.regions if r not in cited and r != GENERIC_REGION]
         out = []
+        probe = getattr(a, "base", a)  # in LLM mode, try them in retrieval mode: no model calls
         for q in cands[:MAX_PROBES]:
             try:
-                res = a.ask(q, regions or None, state=ChatState(last=state.last), script=script_of(script))
+                res = probe.ask(q, regions or None, state=ChatState(last=state.last), script=script_of(script))
             except Exception:
                 continue
             place = q[:-2] if q.endswith("呢？") and q[:-2] in a.store.regions else None

@@ -81,7 +81,7 @@ _DATE = re.compile(
     rf"|(?<![{CN_CHARS}个])[一二三四五六七八九十]{{1,2}}月(?:[{CN_CHARS}]{{1,3}}日)?"
     r"|\d{1,2}[:：]\d{2}"  # clock time
     r"|[〔\[［(（]\d{4}[〕\]］)）]\s*\d+号?"  # 文号
-    r"|\d{5,}"  # phone numbers, postcodes, long ids
+    rf"|\d{{5,}}(?![\d.]*(?:{_UNIT_RE}|万|亿))"  # phone numbers, postcodes, long ids
     r"|www\.[A-Za-z0-9_.]+|[A-Za-z][A-Za-z0-9_.]*\d[A-Za-z0-9_.]*")
 _ORDINAL = re.compile(rf"第\s*(?:{_NUM})\s*[条章节款项届次批个轮期年部编名]?|[高初](?:[一二三])(?=年|[^\u4e00-\u9fff]|$)|[高初][一二三](?=年级|年段|学生|教学|节假日|毕业)")
 
@@ -96,9 +96,9 @@ _MODAL = re.compile(r"应|要|须|必须|确保|力争|达到|实现|不得|严�
 # a segment starting like this continues the previous one's subject
 _CONTINUES = re.compile(r"^(每|按|应|要(?!求)|须|必须|不少于|不低于|至少|严格|确保|原则上|并|分别|力争|逐步|均|且|"
                         r"同时|用于|以|为|对其|\d|到20|至20|于20|可|不得|经|由|处|没收|责令|超出|超过|其余|余额|具体)")
-_LEAD = re.compile(r"^(要求|原则上|同时|其中|并且|并|且|另外|此外|对此|另设|具体为|具体|如|若|凡|"
+_LEAD = re.compile(r"^(要求|原则上|同时|其中|并且|并|且|力争|争取|确保|全面|积极|加快|大力|持续|深入|进一步|切实|着力|努力|另外|此外|对此|另设|具体为|具体|如|若|凡|"
                    r"\d{4}年以来|(到|至|于)\d{4}年(底|末)?(前)?)+")
-_WHO_STOP = re.compile(r"每|按|应(?!届|聘)|要|须|必须|不少于|不低于|不超过|不得|至少|原则上|严格|校内|(?<!存)在(?!编|岗|校)|"
+_WHO_STOP = re.compile(r"每|按|应(?!届|聘)|要|须|必须|不少于|不低于|不超过|不得|至少|原则上|严格|校内|(?<!存)在(?!编|岗|校|园|职|读)|"
                        r"(?<![作以成认])为|于|到(?=\d)|从|(?<!即)将|向|达到|配备|选派|召开|组织|开展|建立|实行|"
                        r"实施|落实|予以|可以|可(?!行)|只能|占|以(?![下上内])|由|计|加(?=\d)|扣(?=\d)|享受|满|年满|不满|违反|有下列|"
                        r"\d|百分之|累计|共|的比例|超过|不足|是指|是(?!否)|没收|责令|处以|给予|吊销|撤销|(?<![具拥享持没所])有(?![关效序权利力限])|各(?=\d|[一二两三四五六七八九十])")
@@ -116,6 +116,7 @@ _SCHOOLS = ("幼儿园", "中小学校", "中小学", "小学", "初中", "高�
             "民办学校", "特殊教育学校", "实验校", "学校")
 
 
+_BUILD_VERB = r"(通过|拟)?(规划)?(新)?(建设|建成|创建|新增|实现|打造|培养|引进|改扩建|新建|设立)"
 _ATTRS = {"年龄", "时间", "标准", "金额", "比例", "期限", "数量", "人数", "总数", "期间", "补贴标准", "年限"}
 
 
@@ -320,7 +321,11 @@ def _cmp_op(pre: str, post: str) -> tuple[str, str]:
 def _unit_ok(unit: str, simp: str, end: int, chinese: bool, start: int) -> bool:
     nxt = simp[end: end + 2]
     if unit == "个":
-        return bool(re.match(r"(及)?以[上下内]|班级", simp[end:end + 3]))
+        if re.match(r"(及)?以[上下内]|班级", simp[end:end + 3]):
+            return True
+        if any(a < start < b for a, b in _paren_spans(simp)):
+            return False  # （7个街道、7个乡镇）: a description in brackets
+        return not chinese and not re.match(r"[人性别体案例《]", simp[end:end + 1])
     if unit == "年":
         return not re.match(r"级|段|代|前|来|终|份|底|初|末|中", nxt)
     if unit in ("周", "天"):
@@ -372,6 +377,7 @@ class _Q:
 
 def _quantities(simp: str) -> list[_Q]:
     blocked = [m.span() for m in _DATE.finditer(simp)] + [m.span() for m in _ORDINAL.finditer(simp)]
+    blocked += [m.span() for m in re.finditer(r"《[^》]*》|“[^”]{1,8}”", simp)]  # titles, slogans
     out: list[_Q] = []
     for m in _QTY.finditer(simp):
         s, e = m.span()
@@ -446,6 +452,10 @@ def _quantities(simp: str) -> list[_Q]:
             continue
         if unit == "个" and re.match(r"(?:(?:及)?以[上下内])?班", simp[e:e + 4]):
             unit = "个班"
+        if unit in ("%", "‰") and re.search(r"前$", simp[:s0]):
+            continue  # 排名前30%: a ranking, not a quantity
+        if unit in ("岁", "周岁") and re.match(r"(学生|儿童|少年|青年|以下的)", simp[e:e + 3]) and not pre:
+            continue  # 15岁学生: who, not how much
         if post in ("内", "以内", "之内") and re.search(r"(前|最后)$", simp[:s0]):
             continue  # 在前两年内 / 最后一年内: a time window, not a quantity
         if re.search(r"每(?:一)?$", simp[:s0]) and unit not in ("%", "‰", "元", "万元"):
@@ -614,6 +624,8 @@ def _subject(simp: str, segs: list[_Seg], si: int, q: _Q, qs: list[_Q], parens: 
     zhe = _ZHE.match(lstart)
     if zhe:
         return _unbracket(zhe.group(1)), seg
+    if la > seg.a and not la_text.strip("、，,和及与或 ") and prev_who:
+        return prev_who  # 分别控制在46.8%、67.51%: the same subject
     listed = la == seg.a or re.match(r"[、;；,，]", la_text)  # 中层正职7节、副职8节 (not 1名X和2名Y)
     if listed and not re.match(_COND_START, seg.s) and not _CONTINUES.match(_LEAD.sub("", lstart)):
         cand = _who(lstart)
@@ -704,7 +716,10 @@ def extract_clause(clause: Clause, parent_subject: str = "", parent_heading: str
     seen: set[tuple] = set()
     heading = clause.heading.strip() if clause.heading else ""
     prev_subject = ""  # the subject the previous sentence opened with (original script)
-    for sa, sb in _sentences(text):
+    title_keys: set[int] = set()
+    sents = _sentences(text)
+    first_sa = sents[0][0] if sents else -1
+    for sa, sb in sents:
         simp, idx = _compact(text, sa, sb)
         if not simp or not idx:
             continue
@@ -858,6 +873,10 @@ def extract_clause(clause: Clause, parent_subject: str = "", parent_heading: str
             if key in seen:
                 continue
             seen.add(key)
+            if sa == first_sa and len(simp) <= 30 and not re.search(r"[,，;；]", simp):
+                title_keys.add(len(out))  # a title line (【重点任务28】…改扩建154个学校项目)
+            if item and re.fullmatch(_BUILD_VERB, t2s(who_orig)):
+                who_orig = _orig(text, idx, q.end, q.end + len(item)) or item  # 建成2个示范区: the 示范区
             scope = t2s(who_orig) + " " + " ".join(conditions)
             out.append(ExtractedRule(
                 doc_id=clause.doc_id, clause=clause.path, subject=who_orig, action=action,
@@ -865,6 +884,9 @@ def extract_clause(clause: Clause, parent_subject: str = "", parent_heading: str
                 period=period, per=per, item=item, conditions=tuple(conditions), deadline=deadline,
                 roles=_vocab(scope, _ROLES), ranks=_vocab(scope, _RANKS), school_types=_vocab(scope, _SCHOOLS),
                 number_text=number_text, quote=quote, heading=heading))
+    if title_keys:  # a title that restates a number of its paragraph is not a second rule
+        body = {(r.value, r.unit, r.item, r.period) for i, r in enumerate(out) if i not in title_keys}
+        out = [r for i, r in enumerate(out) if i not in title_keys or (r.value, r.unit, r.item, r.period) not in body]
     return out
 
 

@@ -66,6 +66,12 @@ def evaluate(gold_path: Path, docs_dir: Path, verbose: bool = False) -> dict:
     gold = yaml.safe_load(gold_path.read_text(encoding="utf-8"))
     parsed = process_file(docs_dir / gold["doc"])
     preds = extract_clauses(parsed.clauses)
+    if gold.get("clauses_from"):  # the gold covers a range of clauses only
+        paths = [c.path for c in parsed.clauses]
+        a = paths.index(gold["clauses_from"])
+        b = paths.index(gold["clauses_until"]) if gold.get("clauses_until") in paths else len(paths)
+        keep = set(paths[a:b])
+        preds = [p for p in preds if p.clause in keep]
     texts = {c.path: c.text for c in parsed.clauses}
     used = [False] * len(preds)
     matches, missed = [], []

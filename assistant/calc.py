@@ -186,7 +186,8 @@ def checklist(store, profile: Profile, years: float = 5) -> list[dict[str, Any]]
             continue
         if profile.role or profile.rank:
             # a person's checklist: rules about people, not budgets or bureaus
-            if not (o.roles or rule_ranks(o)) or re.search(r"部门|政府|财政", t2s(o.who)):
+            who = re.sub(r"[(（][^)）]*[)）]", "", t2s(o.who))
+            if not re.search(r"(教师|校长|领导|干部|班主任|教研员|组长|年级长|职工|教工|书记|人员|者)$", who):
                 continue
         one = quantity_over(o, years=1)
         span = quantity_over(o, years=years)
@@ -208,7 +209,8 @@ def checklist_csv(items: list[dict[str, Any]]) -> str:
     w = csv.DictWriter(buf, fieldnames=_CSV_FIELDS, extrasaction="ignore")
     w.writeheader()
     for it in items:
-        w.writerow({k: ("" if it.get(k) is None else it.get(k)) for k in _CSV_FIELDS})
+        w.writerow({k: ("" if it.get(k) is None else _fmt(it[k]) if isinstance(it.get(k), float) else it.get(k))
+                    for k in _CSV_FIELDS})
     return buf.getvalue()
 
 

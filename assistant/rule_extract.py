@@ -101,7 +101,7 @@ _LEAD = re.compile(r"^(要求|原则上|同时|其中|并且|并|且|力争|争�
 _WHO_STOP = re.compile(r"每|按|应(?!届|聘)|要|须|必须|不少于|不低于|不超过|不得|至少|原则上|严格|校内|(?<!存)在(?!编|岗|校|园|职|读)|"
                        r"(?<![作以成认])为|于|到(?=\d)|从|(?<!即)将|向|达到|配备|选派|召开|组织|开展|建立|实行|"
                        r"实施|落实|予以|可以|可(?!行)|只能|占|以(?![下上内])|由|计|加(?=\d)|扣(?=\d)|享受|满|年满|不满|违反|有下列|"
-                       r"\d|百分之|累计|共|的比例|超过|不足|是指|是(?!否)|没收|责令|处以|给予|吊销|撤销|(?<![具拥享持没所])有(?![关效序权利力限])|各(?=\d|[一二两三四五六七八九十])")
+                       r"\d|百分之|累计|共|的比例|超过|不足|是指|是(?!否)|没收|责令|处以|给予|吊销|撤销|(?<![具拥享持没所])有(?![关效序权利力限])|各(?=\d|[一二两三四五六七八九十]|$)")
 _COND_START = r"^(凡|对于?|如果?|若|在.{1,12}(期间|时|中)|经|因|当|除|根据|按照|依据|依照|为了|通过)"
 _COND_SEG = re.compile(_COND_START + r"|(的|时|后|前提下|情况下|基础上)$")
 
@@ -155,7 +155,10 @@ class ExtractedRule:
         """Normalised simplified text: 不少于30节, 2至3所, 3年以上, 5‰."""
         n = fmt(self.value) + (f"至{fmt(self.value_max)}" if self.value_max is not None else "")
         if self.unit == "分数":
-            return (self.comparator if self.op not in ("eq", "range") else "") + self.number_text_simplified
+            nt = self.number_text_simplified.translate(_FW)
+            if not self.comparator or self.comparator in nt:
+                return nt
+            return nt + self.comparator if self.comparator in ("以上", "以下", "以内") else self.comparator + nt
         if self.unit == "比":
             return f"1:{fmt(self.value)}"
         if self.op == "every":
@@ -657,7 +660,8 @@ def _subject(simp: str, segs: list[_Seg], si: int, q: _Q, qs: list[_Q], parens: 
             conditions.append(sg.s)
     first = next((sg for sg in earlier if not _COND_SEG.search(sg.s)), None)
     if first is not None and not _CONTINUES.match(first.s):
-        cand = _who(first.s) or _head_noun(first.s)
+        m = _ACTOR.match(_LEAD.sub("", first.s))
+        cand = _who(first.s) or _head_noun(first.s) or (m.group(1) if m else "")
         if cand:
             return cand, first
     for sg in reversed(earlier):
@@ -851,10 +855,10 @@ def extract_clause(clause: Clause, parent_subject: str = "", parent_heading: str
             act = re.sub(rf"^({_LEAD.pattern[1:]})", "", act)
             act = re.sub(rf"({_CMP_PRE}|每人|每(?:学期|学年|年|月|周|天)|按|的|为|应|要|须|必须)+$", "", act)
             act_end = q.end
-            item_m = re.match(r"[^\s,，、;；。和与及(（的]{1,12}", simp[q.end:])
+            item_m = re.match(r"[^\s,，、;；。和与及(（)）的]{1,12}", simp[q.end:])
             item = ""
             if item_m and q.unit not in ("%", "‰", "个百分点", "分数", "比"):
-                item = re.split(r"安排|的比例|预算|配足|以上|以下|以内|计|,", item_m.group(0))[0]
+                item = re.split(r"安排|的比例|预算|配足|(?<![或及])以上|(?<![或及])以下|以内|计|,", item_m.group(0))[0]
                 if not re.search(r"[\u4e00-\u9fff]", item) or re.match(r"^(以|内|计|起|后|前|左右)", item):
                     item = ""
                 act_end = q.end + len(item)
@@ -867,6 +871,8 @@ def extract_clause(clause: Clause, parent_subject: str = "", parent_heading: str
                 qb = seg.b
                 if qb - qa > QUOTE_MAX:
                     qa = seg.a
+            if qa < skip_to <= q.start:
+                qa = skip_to  # quote the sentence, not the clause marker (第十七条 / 3.)
             quote = _orig(text, idx, qa, qb).strip()
             number_text = _orig(text, idx, q.start, q.end)
             key = (clause.path, quote, q.value, q.value_max, q.unit, q.op, item, period, per, who_orig)

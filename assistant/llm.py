@@ -181,6 +181,10 @@ class LLMAssistant:
             return pool.submit(model.invoke, messages, **kwargs).result(timeout=remaining)
         except FutureTimeout:
             raise TimeoutError from None
+        except Exception as e:  # the HTTP client's own timeout (set to what was left) may fire first
+            if "timeout" in type(e).__name__.lower() or time.monotonic() >= deadline - 0.2:
+                raise TimeoutError from e
+            raise
         finally:
             pool.shutdown(wait=False)  # a call past the deadline ends on its own (its HTTP timeout is `remaining`)
 
@@ -206,6 +210,8 @@ class LLMAssistant:
             if not getattr(ai, "tool_calls", None):
                 break
             for tc in ai.tool_calls:
+                if time.monotonic() >= deadline:  # tools run here, but also within the budget
+                    raise TimeoutError
                 name, args = tc.get("name") or "", tc.get("args") or {}
                 tool = by_name.get(name)
                 if tool is None:
@@ -299,7 +305,19 @@ class LLMAssistant:
                 for form in (clause.path, clause.path.replace("(", "（").replace(")", "）")):
                     s = s.replace(f"第{form}条", " ").replace(form, " ")
         s = _CLAUSE_REF.sub(" ", s)
+        for name in sorted(self._place_names(), key=len, reverse=True):  # 三亚市, 十堰市: names, not numbers
+            s = s.replace(name, " ")
         return numbers(s)
+
+    def _place_names(self) -> set[str]:
+        names = set()
+        for d in self.store.docs.values():
+            region = d.meta.region or ""
+            names.add(region)
+            if len(region) > 2 and region[-1] in "市县区省州盟旗":
+                names.add(region[:-1])
+        names.discard("")
+        return names
 
     def _meta_numbers(self, cite: Citation) -> set[str]:
         d = self.store.docs.get(cite.doc_id)

@@ -45,7 +45,7 @@ def instruction_spans(text: str) -> list[tuple[int, int]]:
                 depth += 1
             elif ch in _CLOSE and depth:
                 depth -= 1
-            elif ch in _END and depth == 0:
+            elif depth == 0 and (ch in _END or (ch == "." and not text[end + 1:end + 2].isdigit())):
                 end += 1
                 break
             end += 1

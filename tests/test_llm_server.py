@@ -273,18 +273,22 @@ def test_a_model_describing_the_injection_is_fine_and_real_rules_still_answer(in
 # ---- failures ------------------------------------------------------------------
 
 def test_a_slow_model_is_bounded_by_one_budget_for_the_whole_conversation(base, store):
-    """1.5 s per step, 2.5 s budget: a per-call timeout would let 3 steps run 4.5 s."""
+    """2 s per step, 3 s budget. With a per-call timeout every step would pass (3 requests, > 6 s);
+    with one budget the second request is cut off and nothing after it is sent."""
     real = cid(store, "清远市", "三(一)1")
     steps = (search("学校领导 听课"), search("听课 节数"), say(f"每学期30节。[#{real}]"))
-    with ScriptedLLM(*steps, delay=1.5) as server:
+    t0 = time.monotonic()
+    base.ask(QUESTION)  # warm, and a measure of what one search + the retrieval fallback cost on this machine
+    local = time.monotonic() - t0
+    with ScriptedLLM(*steps, delay=2.0) as server:
+        assistant = llm(base, server.url, timeout=3.0)  # (imports langchain-openai: not part of the answer)
         t0 = time.monotonic()
-        ans = llm(base, server.url, timeout=2.5).ask(QUESTION)
+        ans = assistant.ask(QUESTION)
         elapsed = time.monotonic() - t0
     assert ans.mode == "llm-fallback" and "时限" in ans.note, ans.note
-    assert elapsed < 2.5 + 1.5, elapsed  # the budget plus the retrieval fallback
-    assert len(server.requests) == 2
+    assert len(server.requests) < 3  # 2, or 1 when the first search itself is slow on a loaded machine
+    assert elapsed < 3.0 + 2 * local + 0.5, (elapsed, local)  # the budget, one tool call and the fallback
     assert ans.found and "30" in ans.answer
-
 
 def test_http_500_falls_back_after_one_request(base):
     with ScriptedLLM(lambda b: ("status", 500, {"error": {"message": "boom", "type": "server_error"}})) as server:

@@ -87,3 +87,20 @@ def test_a_valid_rule_file_loads(tmp_path):
         id="a", tool="observation_quota", quote="學校領導每人每學期校內聽課不少于30節", n=30)))
     assert [(r.id, r.doc_id, r.region, r.value("per_semester")) for r in rules] == [
         ("a", "000_824e62257c2156a1", "清远市", 30)]
+
+
+def test_every_shipped_rule_is_also_found_by_the_extractor(store):
+    """The YAML rules only pin what extraction already reads from the clause (same clause, same numbers)."""
+    import re
+
+    from assistant.obligations import extract_obligations
+
+    found: dict[tuple[str, str], set[float]] = {}
+    for o in extract_obligations(store):
+        period = re.findall(r"\d+(?:\.\d+)?", o.period or "")  # 每5年 → 5
+        found.setdefault((o.doc_id, o.clause), set()).update(
+            {o.number} | ({o.value_max} if o.value_max is not None else set()) | {float(p) for p in period})
+    for r in default_rules():
+        values = {v for k, v in r.values.items() if k != "deadline_year"}
+        missing = values - found.get((r.doc_id, r.clause), set())
+        assert not missing, (r.id, missing)

@@ -47,6 +47,8 @@ def build_parser() -> argparse.ArgumentParser:
     ck.add_argument("--years", type=float, default=5, help="span for the totals (default 5)")
     ck.add_argument("--csv", action="store_true")
     ck.add_argument("--json", action="store_true")
+    fb = sub.add_parser("feedback", help="ratings (👍/👎 + comments) people gave in the web app")
+    fb.add_argument("--csv", action="store_true", help="one CSV row per rating")
     return ap
 
 
@@ -86,6 +88,10 @@ def main(argv: list[str] | None = None) -> int:
             return _chat(args, settings)
         if args.cmd == "compare":
             return _compare(args, settings)
+        if args.cmd == "feedback":
+            from web.feedback import run as feedback
+
+            return feedback(settings.data_dir, args.csv)
         if args.cmd == "checklist":
             return _checklist(args, settings)
         return _obligations(args, settings)

@@ -123,6 +123,7 @@ class Assistant:
         """One cited row per named document, 未规定 where a document is silent."""
         topic = compose.strip_names(q.simplified, [self.store.names.titles[d] for d in q.doc_ids],
                                     self.store.names.alias_docs)
+        shown = re.sub(r"^(对于|对|关于)|(的)?(相关)?(规定|要求)?\s*(有什么|有何)?[?？]?$", "", topic.strip()).strip() or topic
         lines, citations, rows = [], [], []
         for doc_id in q.doc_ids:
             title = self.store.docs[doc_id].meta.title
@@ -138,7 +139,7 @@ class Assistant:
             lines.append(f"- 《{title}》{compose.clause_ref(clause.path)}：“{compose.display(qs[0])}”[{len(citations)}]")
             rows.append({"document": title, "clause": clause.path, "requirement": qs[0]})
         found = bool(citations)
-        head = f"关于“{topic.strip()}”，各文件的规定：" if found else f"所问文件都没有关于“{topic.strip()}”的规定。"
+        head = f"关于“{shown}”，各文件的规定：" if found else f"所问文件都没有关于“{shown}”的规定。"
         text = head + "\n" + "\n".join(lines)
         return Answer(compose.in_script(text, q.script, [c.quote for c in citations]), found, tuple(citations),
                       script=q.script, table=tuple(rows))
@@ -160,6 +161,9 @@ class Assistant:
                                         self.store.names.alias_docs)
         scored = self.retriever.search(query, regions, k=5, doc_ids=q.doc_ids)
         good = [h for h in scored.hits if self._is_answer(h, scored.query_terms, q.answer_pattern)]
+        if not compose.ASKS_PENALTY.search(q.simplified):
+            # A law's 法律责任 chapter restates each duty as a penalty; a question about the duty wants the duty.
+            good.sort(key=lambda h: self._in_penalty_part(self.store.clauses[h.chunk.clause_id]))
         if not good:
             elsewhere: list[Citation] = []
             if regions and not q.doc_ids:  # does another city's document set it?
@@ -222,6 +226,11 @@ class Assistant:
         text = compose.frame_list(citations, bool(head), len(kids))
         keep = [compose.display(c.quote) for c in citations]
         return Answer(compose.in_script(text, q.script, keep), True, tuple(citations), script=q.script)
+
+    def _in_penalty_part(self, clause) -> bool:
+        heads = [self.store.by_path[(clause.doc_id, p)].heading for p in clause.parents
+                 if (clause.doc_id, p) in self.store.by_path]
+        return any(compose.PENALTY_PART.search(h) for h in heads)
 
     def _lead_in(self, clause) -> Citation | None:
         """The parent's sentence that introduces a list, when `clause` is one of its items."""

@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import re
 
-from ingest.textnorm import normalize, s2t
+from ingest.textnorm import SENTENCE_ENDS, normalize, s2t
 from ingest.types import TRADITIONAL, Citation, Clause
 
 from .retrieve import SYNONYMS
 
-_SENT = re.compile(r"[^。；;！!？?\n]+[。；;！!？?]?")
+_SENT = re.compile(rf"[^{SENTENCE_ENDS}\n]+[{SENTENCE_ENDS}]?")
 ASKS_NUMBER = re.compile(r"多少|几|比例|百分之|标准|频率|多久|哪一年|何时|什么时候")
 HAS_NUMBER = re.compile(r"[0-9０-９]|[一二两三四五六七八九十百千万]+(?:个|项|名|节|次|所|年|月|%|‰)|每.{0,3}(学期|年|月)")
 MAX_QUOTE = 160
@@ -22,6 +22,8 @@ MAX_QUOTE = 160
 
 ASKS_LIST = re.compile(r"哪些|哪几|包括|包含|有什么要求|什么要求|措施|分为|分成|几类|几种|列举|都有|是什么")
 MAX_ITEMS = 12
+ASKS_PENALTY = re.compile(r"处罚|罚款|罚|责任|后果|处分|违反|违规|追究|会怎样|会怎么样|怎么处理|吊销|撤销|拘留")
+PENALTY_PART = re.compile(r"法律责任|罚则|奖励与处罚|奖惩")
 RESPONSIBILITY = re.compile(r"^[(（]\s*(责任单位|牵头单位|配合单位|责任部门|牵头部门)")
 LIST_TAIL = 240  # how much of a list may follow a sentence that introduces it ("领导小组：")
 

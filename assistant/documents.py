@@ -45,6 +45,9 @@ def aliases(title: str, region: str | None = None, parents: tuple[str, ...] = ()
         for place in (region or "", *parents):
             if place and name.startswith(place) and len(name) - len(place) >= 4:
                 out.add(name[len(place):])
+    for name in list(out):  # 北京市实施《中华人民共和国教师法》办法 is also typed 北京市实施教师法办法
+        plain = re.sub(r"[《》〈〉]", "", name.replace("中华人民共和国", ""))
+        out.add(plain)
     for name in list(out):
         core = DOC_KIND.sub("", name)
         if len(core) >= 4 and core.endswith(NAME_END):

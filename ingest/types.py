@@ -147,6 +147,7 @@ class Answer:
     script: str = SIMPLIFIED
     note: str = ""  # e.g. "LLM unavailable, answered in retrieval mode"
     table: tuple[dict[str, str], ...] = ()  # comparison rows, when the question compared regions
+    mode: str = "retrieval"  # "retrieval" | "llm" | "llm-fallback": how the answer was produced
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -155,4 +156,6 @@ class Answer:
             "citations": [c.public() for c in self.citations],
             "tool_calls": [{"name": t.name, "args": t.args, "result": t.result} for t in self.tool_calls],
             "script": self.script,
+            "mode": self.mode,
+            "note": self.note,
         }

@@ -33,6 +33,8 @@ class AskResult(TypedDict):
     citations: list[CitationOut]
     tool_calls: list[ToolCallOut]
     script: str
+    mode: str
+    note: str
     error: Optional[str]
     error_type: Optional[str]
 
@@ -94,7 +96,7 @@ def make_api(service: Service):
         except Exception as e:
             msg = report(e, "/ask")
             return {"answer": msg, "found": False, "citations": [], "tool_calls": [],
-                    "script": script_of(script) or "simplified", "error": msg, "error_type": messages.kind(e)}
+                    "script": script_of(script) or "simplified", "mode": "retrieval", "note": "", "error": msg, "error_type": messages.kind(e)}
 
     def compare(topic: str, regions: Optional[list[str]] = None) -> CompareResult:
         """按地区对比一个主题：rows 每个地区一行（地区/规定/条款/文件/原文），文件未提及的记为“未规定”。"""

@@ -176,7 +176,8 @@ def render_answer(answer, store=None, suggestions=()) -> str:
         parts.append(f"<div class='zc-sources'><span class='zc-sources-h'>出处（点击编号查看条款全文）</span>"
                      f"<ol>{items}</ol></div>")
     for t in answer.tool_calls:
-        parts.append(render_tool_call(t))
+        if t.name != "search_policy":  # a search is not a calculation
+            parts.append(render_tool_call(t))
     if n_cites and store is not None:
         in_text = quoted_in(answer.answer)
         cards = []
@@ -272,7 +273,7 @@ def answer_text(answer) -> str:
         out.append(f"（{answer.note}）")
     if answer.citations:
         out.append("出处：\n" + "\n".join(source_line(n, c) for n, c in enumerate(answer.citations, 1)))
-    for t in answer.tool_calls:
+    for t in (t for t in answer.tool_calls if t.name != "search_policy"):
         out.append("计算过程：\n" + "\n".join(f"{k}：{v}" for k, v in tool_steps(t)))
     return "\n\n".join(out)
 
@@ -291,7 +292,7 @@ def answer_markdown(answer, question: str | None = None) -> str:
     if answer.citations:
         out.append("**出处**\n\n" + "\n".join(f"- {_md_escape(source_line(n, c))}"
                                              for n, c in enumerate(answer.citations, 1)))
-    for t in answer.tool_calls:
+    for t in (t for t in answer.tool_calls if t.name != "search_policy"):
         out.append("**计算过程**\n\n" + "\n".join(f"- {k}：{_md_escape(v)}" for k, v in tool_steps(t)))
     return "\n\n".join(out)
 

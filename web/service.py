@@ -185,6 +185,12 @@ class Service:
                     else:
                         dest.unlink(missing_ok=True)
                     raise BadDocumentError(report.failed[0][1])
+                if report.duplicates:  # the same content is already indexed under another name
+                    if existed:
+                        os.replace(backup, dest)
+                    else:
+                        dest.unlink(missing_ok=True)
+                    raise BadDocumentError(f"与已索引的 {report.duplicates[0][1]} 内容相同，已跳过")
             finally:
                 shutil.rmtree(staging, ignore_errors=True)
             if progress:
@@ -194,8 +200,9 @@ class Service:
         if doc is None:
             raise BadDocumentError("文件已读取，但没有识别出政策文件")
         verb = "已更新" if report.updated else ("已导入" if report.added else "内容未变，无需重新导入")
+        notices = "；".join(report.notices)  # same title as another document, a replaced version …
         return (f"✅ {verb}：《{doc.meta.title}》（地区：{doc.meta.region}，{doc.clause_count} 个条款，"
-                f"文件名 {dest.name}）。现在就可以在问答中检索到它。")
+                f"文件名 {dest.name}）。现在就可以在问答中检索到它。" + (f"\n注意：{notices}" if notices else ""))
 
     def _staging_root(self) -> Path:
         root = self.data_dir / "uploads" / ".incoming"

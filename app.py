@@ -26,7 +26,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 import gradio as gr  # noqa: E402
 
-from ingest.settings import Settings  # noqa: E402
+from ingest.settings import Settings, confine_caches  # noqa: E402
 from web.api import make_api, report  # noqa: E402
 from web.assets import CSS, JS  # noqa: E402
 from web.chat import ChatTab  # noqa: E402
@@ -122,6 +122,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--no-llm", action="store_true", help="ignore ZHENGCE_LLM_* and answer in retrieval mode")
     args = ap.parse_args(argv)
     settings = Settings.from_env(env, data_dir=args.data_dir)
+    confine_caches(os.environ, settings)
     service = Service(settings, args.corpus, use_llm=not args.no_llm)
     service.start()
     demo = build(service)

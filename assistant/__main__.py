@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 from ingest.errors import UsageError, ZhengceError
-from ingest.settings import Settings
+from ingest.settings import Settings, confine_caches
 
 
 class _Parser(argparse.ArgumentParser):
@@ -69,7 +69,7 @@ def load(settings: Settings, use_llm: bool = True):
     if settings.embedder != spec:
         raise UsageError(f"the index was built with embedder '{spec}', not '{settings.embedder}'; "
                          f"fix: python -m ingest --rebuild corpus/ --embedder {settings.embedder}")
-    assistant = Assistant(store, load_embedder(spec))
+    assistant = Assistant(store, load_embedder(spec, settings.model_cache))
     if use_llm and settings.llm_base_url and settings.llm_model:
         from .llm import LLMAssistant, chat_model
 
@@ -81,6 +81,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     os.environ.setdefault("HF_HUB_OFFLINE", "1")  # a local model must never turn into a download
     settings = Settings.from_env(os.environ, data_dir=args.data_dir, embedder=args.embedder)
+    confine_caches(os.environ, settings)
     try:
         if args.cmd == "ask":
             return _ask(args, settings)

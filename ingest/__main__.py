@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 
 from .errors import ZhengceError
-from .settings import Settings
+from .settings import Settings, confine_caches
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -27,6 +27,7 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     os.environ.setdefault("HF_HUB_OFFLINE", "1")  # a local model must never turn into a download
     settings = Settings.from_env(os.environ, data_dir=args.data_dir, embedder=args.embedder)
+    confine_caches(os.environ, settings)
     if not args.paths and not args.list and not args.deletions:
         ap.print_usage(sys.stderr)
         print("error: give files or directories to ingest, or --list", file=sys.stderr)
@@ -57,7 +58,7 @@ def run_ingest(paths, settings: Settings, rebuild: bool = False, quiet: bool = F
 
     log = (lambda s: None) if quiet else (lambda s: print(s, file=sys.stderr))
     report = ingest(
-        paths, settings.data_dir, lambda: load_embedder(settings.embedder), settings.embedder,
+        paths, settings.data_dir, lambda: load_embedder(settings.embedder, settings.model_cache), settings.embedder,
         rebuild=rebuild, log=log, chroma_host=settings.chroma_host, chroma_port=settings.chroma_port,
     )
     for doc_id, lines in report.dropped.items():

@@ -18,6 +18,11 @@ class Settings:
     llm_api_key: str | None = None
     llm_timeout: float = 30.0
 
+    @property
+    def model_cache(self) -> Path:
+        """Where a converted embedding model is kept: inside the data dir, like everything we write."""
+        return self.data_dir / "models"
+
     @classmethod
     def from_env(cls, env: Mapping[str, str], **overrides) -> "Settings":
         """Settings from the environment; command-line `overrides` that are not None win."""
@@ -33,3 +38,9 @@ class Settings:
             llm_timeout=float(env.get("ZHENGCE_LLM_TIMEOUT") or 30),
         )
         return replace(base, **{k: v for k, v in overrides.items() if v is not None})
+
+
+def confine_caches(env, settings: Settings) -> None:
+    """Point libraries that cache under ~/.cache (onnxruntime's device id) into the data dir,
+    unless the user chose a cache location: nothing the CLIs or the app write leaves the data dir."""
+    env.setdefault("XDG_CACHE_HOME", str(Path(settings.data_dir).resolve() / "cache"))

@@ -70,7 +70,7 @@ class Service:
         self.progress = (0.0, "正在读取文件")
         log(f"no index in {self.data_dir}: building it from {self.corpus} …")
         try:
-            report = ingest([self.corpus], self.data_dir, lambda: load_embedder(spec), spec,
+            report = ingest([self.corpus], self.data_dir, lambda: load_embedder(spec, self.settings.model_cache), spec,
                             progress=self._on_progress, log=log,
                             chroma_host=self.settings.chroma_host, chroma_port=self.settings.chroma_port)
             if not (report.added or report.updated or report.unchanged):
@@ -175,7 +175,7 @@ class Service:
                     shutil.copyfile(dest, backup)
                 os.replace(staged, dest)
                 spec = self.settings.embedder
-                report = ingest([dest], self.data_dir, lambda: load_embedder(spec), spec,
+                report = ingest([dest], self.data_dir, lambda: load_embedder(spec, self.settings.model_cache), spec,
                                 progress=(lambda f, m: progress(0.1 + 0.8 * f, m)) if progress else None,
                                 log=log, chroma_host=self.settings.chroma_host,
                                 chroma_port=self.settings.chroma_port)

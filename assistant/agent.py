@@ -190,6 +190,9 @@ class Assistant:
         if listed is not None:
             return listed
         picked = [best] + [h for h in good[1:2] if h.chunk.region != best.chunk.region and not regions]
+        if named and not self._wider(best.chunk.region, named):
+            # The city answers; national or provincial law on the same point is shown beside it, labelled.
+            picked += [h for h in good[1:] if self._wider(h.chunk.region, named)][:1]
         citations, quotes = [], []
         for h in picked:
             clause = self.store.clauses[h.chunk.clause_id]

@@ -31,7 +31,8 @@ def test_fact_answer_quotes_the_decisive_clause(bot, store):
 
 def test_json_contract(bot):
     out = bot.ask("清遠市教研員配備比例是多少？").to_json()
-    assert set(out) == {"answer", "found", "citations", "tool_calls", "script"}
+    assert set(out) == {"answer", "found", "citations", "tool_calls", "script", "mode", "note"}
+    assert out["mode"] == "retrieval" and out["note"] == ""
     assert out["script"] == "traditional" and out["found"] is True
     assert set(out["citations"][0]) == {"doc_id", "title", "region", "clause", "quote"}
     assert out["citations"][0]["region"] == "清远市" and out["citations"][0]["clause"] == "三(五)1"

@@ -412,13 +412,7 @@ class PolicyTools:
                 span += _number(school_years, "学年数", high=MAX_YEARS)
             if semesters is not None:
                 span += _number(semesters, "学期数", high=MAX_SEMESTERS) / 2
-        reg = None
-        if _text(region):
-            raw = _text(region)
-            reg = next((r for r in getattr(self.store, "regions", []) if r == raw or r.rstrip("市") == raw.rstrip("市")),
-                       None)
-            if reg is None:
-                raise ToolInputError(f"未知地区“{region}”")
+        reg = self._region(region)
         conditions = {"topic": topic_s, "region": reg, "role": role, "rank": rank, "years": span, "people": people,
                       "unit": unit}
         profile = Profile(region=reg, role=_text(role), rank=_text(rank))
@@ -458,6 +452,16 @@ class PolicyTools:
         conditions.update({"per_period": o.number, "period": o.period, "periods": q["periods"], "comparator": o.comparator})
         return self._cited(name, [o], value=value, unit=o.unit, conditions=conditions, explanation=text + "。")
 
+    def _region(self, region: str | None) -> str | None:
+        """A corpus region named by its full or short name (清远 → 清远市); None when not given."""
+        raw = _text(region)
+        if not raw:
+            return None
+        reg = next((r for r in getattr(self.store, "regions", []) if r == raw or r.rstrip("市") == raw.rstrip("市")), None)
+        if reg is None:
+            raise ToolInputError(f"未知地区“{region}”")
+        return reg
+
     def rule_sum(self, question: str, region: str | None = None, unit: str | None = None) -> ToolResult:
         """Add up the amounts one sentence of a document lists (several funds, several quotas), from the extracted rules: picks the sentence whose wording best matches the question, in that region, and sums its amounts of the same unit.
 
@@ -472,13 +476,7 @@ class PolicyTools:
         text = _text(question)
         if not text:
             raise ToolInputError("请给出要合计的事项")
-        reg = None
-        if _text(region):
-            raw = _text(region)
-            reg = next((r for r in getattr(self.store, "regions", []) if r == raw or r.rstrip("市") == raw.rstrip("市")),
-                       None)
-            if reg is None:
-                raise ToolInputError(f"未知地区“{region}”")
+        reg = self._region(region)
         picked = sum_rules(self.store, text, reg, unit)
         conditions = {"question": text, "region": reg, "unit": unit}
         if not picked:

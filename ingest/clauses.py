@@ -31,12 +31,17 @@ WS = " \t\u00a0\u3000\u2002\u2003\u2009\ufeff"
 CIRCLED = "①②③④⑤⑥⑦⑧⑨⑩⑪⑫⑬⑭⑮⑯⑰⑱⑲⑳"
 # Ranked headings: a lower rank number is a higher level. 第X条 is the clause unit of a law.
 RANKED = {
-    "PART": (0, re.compile(rf"第({CN_BIG})(?:编|編|部分)(?![\u4e00-\u9fff]{{0,3}}[的规定])")),
-    "ZHANG": (1, re.compile(rf"第({CN_BIG})章")),
-    "JIE": (2, re.compile(rf"第({CN_BIG})[节節](?![日])")),
-    "ART": (3, re.compile(rf"第({CN_BIG})[条條](之[一二三四五六七八九十])?(?![的规定中款项])")),
+    "PART": (0, re.compile(rf"第({CN_BIG})\s?(编|編|部分)(?![\u4e00-\u9fff]{{0,3}}[的规定])")),
+    "ZHANG": (1, re.compile(rf"第({CN_BIG})\s?(章)")),
+    "JIE": (2, re.compile(rf"第({CN_BIG})\s?([节節])(?![日])")),
+    # A stray space (第一百二十八 条) occurs in real law texts.
+    "ART": (3, re.compile(rf"第({CN_BIG})\s?([条條])(之[一二三四五六七八九十])?(?![的规定中款项])")),
 }
-HEADING_MAX = 40  # 第一章 总则 is a heading line; a long line starting with 第三章 is prose
+HEADING_MAX = 40
+SKIP = 3  # an article number may jump by this much (a source's typo) and still be the next article
+# Articles run into one paragraph in some sources ("…制定本规则。 第二条 凡…"): the next article number
+# after a sentence end starts a new article.
+INLINE_ART = re.compile(rf"(?<=[。；！？：])[ \u3000]*(第({CN_BIG})\s?[条條])")  # 第一章 总则 is a heading line; a long line starting with 第三章 is prose
 SHAPES = {  # shape -> regex anchored at the marker start; group(1) is the number
     "L1": re.compile(rf"({CN})[、．.](?![\d])"),
     "L2": re.compile(rf"[(（]({CN})[)）]"),
@@ -108,6 +113,10 @@ def _number(shape: str, raw: str) -> int:
     return cn_to_int(raw) if shape in ("L1", "L2", "L6") else int(raw)
 
 
+def t2s_unit(unit: str) -> str:
+    return {"編": "编"}.get(unit, unit)
+
+
 def _ranked_marker(body: str, pos: int, last: dict[str, int]) -> _Marker | None:
     line = body.split("\n", 1)[0].rstrip(WS + "\r")
     for shape, (_, rx) in RANKED.items():
@@ -121,13 +130,13 @@ def _ranked_marker(body: str, pos: int, last: dict[str, int]) -> _Marker | None:
         if shape != "ART" and (len(line) > HEADING_MAX or "。" in line):
             return None  # prose that happens to begin with 第三章
         prev = last.get(shape, 0)
-        # Numbers run in sequence; a cross-reference wrapped onto a new line does not.
-        if prev and n != prev + 1 and not (n == 1 and prev >= 1) and not (m.group(m.lastindex) or "").startswith("之"):
+        sub = (m.group(3) or "") if shape == "ART" else ""  # 之一
+        # Numbers run forward (a source may skip one); a cross-reference wrapped onto a new line does not.
+        if prev and not (prev < n <= prev + SKIP) and not (n == 1 and prev >= 1) and not sub:
             if shape == "ART" or n <= prev:
                 return None
-        token = m.group(0) if shape == "ART" else m.group(0)
-        return _Marker(pos, shape, n, token.replace("條", "条").replace("節", "节").replace("編", "编"),
-                       body_end=pos + m.end())
+        kind = {"ART": "条", "ZHANG": "章", "JIE": "节"}.get(shape) or t2s_unit(m.group(2))
+        return _Marker(pos, shape, n, f"第{int_to_cn(n)}{kind}{sub}", body_end=pos + m.end())
     return None
 
 
@@ -171,8 +180,24 @@ def _line_markers(text: str) -> list[_Marker]:
                     last["L2"] = 0
                 if found.shape != "ANNEX":
                     last[found.shape] = found.number
+                if found.shape == "ART":
+                    markers.extend(_inline_articles(line, pos, last))
         pos += len(line)
     return markers
+
+
+def _inline_articles(line: str, line_start: int, last: dict[str, int]) -> list[_Marker]:
+    out = []
+    for m in INLINE_ART.finditer(line):
+        try:
+            n = cn_to_int(m.group(2))
+        except (ValueError, KeyError, IndexError):
+            continue
+        if n == last["ART"] + 1:
+            start = line_start + m.start(1)
+            out.append(_Marker(start, "ART", n, f"第{int_to_cn(n)}条", body_end=line_start + m.end(1)))
+            last["ART"] = n
+    return out
 
 
 def _inline_markers(text: str, offset: int, body: str, last: dict[str, int]) -> list[_Marker]:

@@ -180,3 +180,12 @@ def test_deletions_are_listed_with_their_reason(tmp_path):
                        capture_output=True, text=True, timeout=900)
     assert r.returncode == 0, r.stderr
     assert "plan\t" in r.stdout and "table of contents: 一、现实基础和发展形势" in r.stdout
+
+
+def test_articles_run_together_or_with_a_stray_space_are_still_articles():
+    """Real law texts: one paragraph holding several articles, and 第一百二十八 条 with a space."""
+    text = ("第一章 总则\n第一条 为了维护秩序，制定本规则。 第二条 凡有关人员必须遵守本规则。 第三条 国家实行统一管理。\n"
+            "第四条 依照本规则第二条的规定执行。\n第五 条 本规则自公布之日起施行。\n")
+    clauses = parse_clauses("d", text)
+    assert [c.path for c in clauses] == ["第一章", "第一条", "第二条", "第三条", "第四条", "第五条"]
+    assert clauses[2].text == "第二条 凡有关人员必须遵守本规则。"

@@ -49,6 +49,11 @@ def test_which_article_question_answers_with_the_article(law_bot):
     assert all(c.doc_id == "jiaoyufa_2021" for c in ans.citations)
 
 
+def test_which_article_question_worded_casually(law_bot):
+    ans = law_bot.ask("教育法第几条讲学校的权利？")
+    assert ans.found and ans.citations[0].clause == "第二十九条" and "第二十九条" in ans.answer
+
+
 def test_missing_law_and_missing_article_are_refused(law_bot):
     ans = law_bot.ask("义务教育法第五条是怎么规定的？")
     assert not ans.found and "义务教育法" in ans.answer and not ans.citations

@@ -113,10 +113,6 @@ def _number(shape: str, raw: str) -> int:
     return cn_to_int(raw) if shape in ("L1", "L2", "L6") else int(raw)
 
 
-def t2s_unit(unit: str) -> str:
-    return {"編": "编"}.get(unit, unit)
-
-
 def _ranked_marker(body: str, pos: int, last: dict[str, int]) -> _Marker | None:
     line = body.split("\n", 1)[0].rstrip(WS + "\r")
     for shape, (_, rx) in RANKED.items():
@@ -135,7 +131,7 @@ def _ranked_marker(body: str, pos: int, last: dict[str, int]) -> _Marker | None:
         if prev and not (prev < n <= prev + SKIP) and not (n == 1 and prev >= 1) and not sub:
             if shape == "ART" or n <= prev:
                 return None
-        kind = {"ART": "条", "ZHANG": "章", "JIE": "节"}.get(shape) or t2s_unit(m.group(2))
+        kind = {"ART": "条", "ZHANG": "章", "JIE": "节"}.get(shape) or m.group(2).replace("編", "编")
         return _Marker(pos, shape, n, f"第{int_to_cn(n)}{kind}{sub}", body_end=pos + m.end())
     return None
 

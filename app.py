@@ -2,8 +2,10 @@
 
     python app.py [--host 127.0.0.1] [--port 7860] [--data-dir DIR] [--corpus DIR]
 
-Environment (read here only): ZHENGCE_HOST, ZHENGCE_PORT, ZHENGCE_DATA_DIR and
-everything `ingest.settings.Settings.from_env` reads (embedder, Chroma, LLM).
+Environment (read here only): ZHENGCE_HOST, ZHENGCE_PORT, ZHENGCE_DATA_DIR,
+everything `ingest.settings.Settings.from_env` reads (embedder, Chroma, LLM), and for a
+shared deployment what `web.access.AccessSettings.from_env` reads (ZHENGCE_AUTH_FILE or
+ZHENGCE_AUTH_HEADER, ZHENGCE_UPLOAD_QUOTA_FILES/_MB, ZHENGCE_UPLOAD_TTL).
 If the data directory has no index yet, the app starts at once and builds it
 from corpus/ in the background, showing the progress at the top of the page.
 
@@ -26,7 +28,9 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 import gradio as gr  # noqa: E402
 
-from ingest.settings import Settings, confine_caches  # noqa: E402
+from ingest.errors import SettingsError  # noqa: E402
+from ingest.settings import Settings, confine_caches, env_port  # noqa: E402
+from web.access import AccessSettings, Quota, UploadQuotaMiddleware, start_sweeper  # noqa: E402
 from web.api import make_api, report  # noqa: E402
 from web.assets import CSS, JS  # noqa: E402
 from web.chat import ChatTab  # noqa: E402
@@ -36,6 +40,7 @@ from web.tabs import CompareTab, Data, DocsTab  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent
 THEME_FONTS = ["Noto Sans CJK SC", "PingFang SC", "Microsoft YaHei", "WenQuanYi Micro Hei", "sans-serif"]
+HEALTH_EVERY_S = 15.0
 HTTP_UPLOAD_LIMIT = 10 * MAX_UPLOAD_BYTES  # hard cap; files between 5 MB and this get a Chinese refusal
 
 
@@ -103,6 +108,8 @@ def build(service: Service) -> gr.Blocks:
         docs.wire(shown, on_upload)
         ui = dict(api_visibility="private", show_progress="hidden")
         timer.tick(refresh, None, shown + [timer], **ui)
+        if service.settings.chroma_host:  # the vector server may stop or come back while pages are open
+            gr.Timer(HEALTH_EVERY_S).tick(lambda: data.status_html(), None, [status], **ui)
         demo.load(refresh, None, shown + [timer], **ui)
 
         ask, compare_api, documents = make_api(service)
@@ -114,24 +121,42 @@ def build(service: Service) -> gr.Blocks:
 
 def main(argv: list[str] | None = None) -> int:
     env = os.environ
+    try:
+        default_port = env_port(env, "ZHENGCE_PORT", 7860)
+        access = AccessSettings.from_env(env)
+    except SettingsError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return e.exit_code
     ap = argparse.ArgumentParser(prog="python app.py", description="教育政策问答网页版")
     ap.add_argument("--host", default=env.get("ZHENGCE_HOST") or "127.0.0.1", help="env ZHENGCE_HOST")
-    ap.add_argument("--port", type=int, default=int(env.get("ZHENGCE_PORT") or 7860), help="env ZHENGCE_PORT")
+    ap.add_argument("--port", type=int, default=default_port, help="env ZHENGCE_PORT")
     ap.add_argument("--data-dir", type=Path, help="index directory (env ZHENGCE_DATA_DIR, default .zhengce)")
     ap.add_argument("--corpus", type=Path, default=CORPUS, help="documents to index on first start (default corpus/)")
     ap.add_argument("--no-llm", action="store_true", help="ignore ZHENGCE_LLM_* and answer in retrieval mode")
     args = ap.parse_args(argv)
     settings = Settings.from_env(env, data_dir=args.data_dir)
     confine_caches(os.environ, settings)
+    # Uploads land in the data dir, where the sweeper can find them after a restart too.
+    uploads_tmp = Path(env.setdefault("GRADIO_TEMP_DIR", str(Path(settings.data_dir).resolve() / "gradio-tmp")))
+    start_sweeper(uploads_tmp, access.upload_ttl, log)
+    quota = Quota(Path(settings.data_dir) / "upload-quota.json", access.quota_files, access.quota_bytes)
     service = Service(settings, args.corpus, use_llm=not args.no_llm)
     service.start()
     demo = build(service)
     demo.queue(default_concurrency_limit=4, max_size=64)
     theme = gr.themes.Soft(font=THEME_FONTS, font_mono=["monospace"])
+    from starlette.middleware import Middleware
+
+    signin = "password file" if access.users else f"header {access.header}" if access.header else "none"
+    log(f"sign-in: {signin}; upload quota {access.quota_files} files / {access.quota_bytes // 2**20} MB "
+        f"per person per day; unused uploads removed after {access.upload_ttl} s")
     t0 = time.monotonic()
     demo.launch(server_name=args.host, server_port=args.port, share=False, inbrowser=False,
                 max_file_size=HTTP_UPLOAD_LIMIT, theme=theme, css=CSS, head=JS, footer_links=["api", "settings"],
-                run_history=False, show_error=False, quiet=False)
+                run_history=False, show_error=False, quiet=False,
+                auth=access.gradio_auth(), auth_dependency=access.auth_dependency(),
+                auth_message="请使用管理员分配的账号登录" if access.users else None,
+                app_kwargs={"middleware": [Middleware(UploadQuotaMiddleware, quota=quota, header=access.header)]})
     log(f"stopped after {time.monotonic() - t0:.0f} s")
     return 0
 

@@ -12,6 +12,8 @@ CSS = """
 #status .ok { color: #2f5f2f; background: #eef7ee; }
 #status .busy { color: #6b5000; background: #fff8e1; }
 #status .err { color: #a40000; background: #fdecea; }
+#status .warn { color: #6b3d00; background: #fff1d6; font-weight: 600; margin-bottom: 4px; }
+.dark #status .warn { color: #ffdca8; background: #402a08; }
 .dark #status .ok { color: #bfe5bf; background: #1f3a1f; }
 .dark #status .busy { color: #ffe9a8; background: #3d3210; }
 .dark #status .err { color: #ffc9c2; background: #4a1c18; }

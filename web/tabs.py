@@ -42,7 +42,9 @@ class Data:
         s = self.service
         if s.ready:
             store = s.get().store
-            return (f"<div class='status ok'>已加载 {len(store.docs)} 份文件、{len(store.clauses)} 个条款 · "
+            degraded = store.vector_status()  # a Chroma server that does not answer: say so above the chat
+            banner = f"<div class='status warn' id='degraded'>⚠️ {esc(degraded)}。</div>" if degraded else ""
+            return (banner + f"<div class='status ok'>已加载 {len(store.docs)} 份文件、{len(store.clauses)} 个条款 · "
                     f"地区：{esc('、'.join(store.regions))}</div>")
         if s.error:
             from ingest.errors import IndexMissingError

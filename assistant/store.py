@@ -15,7 +15,8 @@ from pathlib import Path
 from ingest.errors import IndexMissingError, UsageError, VectorStoreUnavailable
 from ingest.index import chroma_client, current_generation, read_generation
 from ingest.textnorm import t2s
-from ingest.types import GENERIC_REGION, NATIONAL_REGION, Chunk, Citation, Clause, DocMeta
+from ingest.types import GENERIC_REGION, NATIONAL_REGION, Answer, Chunk, Citation, Clause, DocMeta
+from ingest.validate import instruction_spans, repeats
 
 
 @dataclass(frozen=True)
@@ -151,6 +152,44 @@ class Store:
         d = self.docs[clause.doc_id]
         return Citation(d.doc_id, d.meta.title, d.meta.region, clause.path, quote, clause.clause_id)
 
+    # ---- instruction-like text (忽略以上所有指令…): data, never evidence ----------------
+    @cached_property
+    def _injected(self) -> list[tuple[Clause, str]]:
+        """(clause, simplified span) for every instruction-like sentence in a clause's own text."""
+        out = []
+        for c in self.clauses.values():
+            for s, e in instruction_spans(c.own_text):
+                out.append((c, t2s(c.own_text[s:e])))
+        return out
+
+    def quotes_injected(self, citation: Citation) -> bool:
+        """Whether a citation's quote lies in (or contains) an instruction-like sentence of its clause."""
+        clause = self.clauses.get(citation.clause_id) or self.clause(citation.doc_id, citation.clause)
+        if clause is None:
+            return False
+        q = citation.quote
+        return any(q in clause.text[s:e] or clause.text[s:e] in q or repeats(q, clause.text[s:e])
+                   for s, e in instruction_spans(clause.text))
+
+    def injected_answer(self, question: str, script: str) -> Answer | None:
+        """The answer to a question that repeats an instruction-like sentence of a document: that the
+        sentence was flagged at ingest and is not a rule. None for any other question."""
+        q = t2s(question)
+        matches = [(c, span) for c, span in self._injected if repeats(q, span)]
+        if not matches:
+            return None
+        from difflib import SequenceMatcher
+
+        hit = max(matches, key=lambda m: SequenceMatcher(None, q, m[1], autojunk=False).ratio())[0]
+        from .compose import clause_ref, in_script
+
+        d = self.docs[hit.doc_id]
+        text = (f"问题中的文字与{d.meta.region}《{d.meta.title}》{clause_ref(hit.path)}里的一段文字相同；"
+                "导入时这段文字被标记为“疑似指令”（它是写给读者或模型的指令，不是政策规定），"
+                "因此不作为回答依据，也不当作规定引用。")
+        note = f"问题重复了文件中被标记为疑似指令的文字（{d.doc_id} {hit.path}），未作为规定回答"
+        return Answer(in_script(text, script), False, script=script, note=note)
+
     def quote_is_verbatim(self, doc_id: str, quote: str) -> bool:
         d = self.docs.get(doc_id)
         return bool(d and quote and quote in d.text)
@@ -184,6 +223,12 @@ class Store:
                                     "fix: python -m ingest --rebuild corpus/")
         return col
 
+    @cached_property
+    def exact_vectors(self):
+        from ingest.vectors import ExactVectors
+
+        return None if self._chroma[0] else ExactVectors.of_generation(self.generation, self.chunks)
+
     # ---- degraded mode: a Chroma server that does not answer -------------
     def dense_query(self, vector, n_results: int, where: dict | None) -> list[tuple[str, float]] | None:
         """(chunk id, cosine distance) pairs from the vector store, best first; None when a Chroma
@@ -192,6 +237,9 @@ class Store:
         not cost each question a connection timeout."""
         if self._down_since is not None and time.monotonic() - self._down_since < DENSE_RETRY:
             return None
+        exact = self.exact_vectors.query(vector, n_results, where) if self.exact_vectors else None
+        if exact is not None:  # embedded index with vectors.npy: no Chroma import, no HNSW load
+            return exact
         try:
             res = self.collection.query(query_embeddings=[vector], n_results=n_results, where=where,
                                         include=["distances"])

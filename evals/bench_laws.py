@@ -213,7 +213,9 @@ def unpack_laws(tar_path: Path, dest: Path, limit: int | None) -> tuple[Path, in
         chosen = members[: limit or None]
         shutil.rmtree(dest, ignore_errors=True)
         dest.mkdir(parents=True)
-        tf.extractall(dest, members=chosen, filter="data")
+        # In archive order: an xz stream cannot seek back, so sha1 order re-decompressed the
+        # archive for almost every member (200 s for all 1,000 instead of ~2 s).
+        tf.extractall(dest, members=sorted(chosen, key=lambda m: m.offset), filter="data")
     chars = sum(len(p.read_text(encoding="utf-8")) for p in dest.rglob("*.md"))
     return dest, len(chosen), chars
 

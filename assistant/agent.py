@@ -63,7 +63,8 @@ class Assistant:
         """Answer one question. `regions` (from a selector or --region) overrides the question's own."""
         scope = self.store.check_regions(regions)
         q = self.parse(question, state)
-        answer = self._answer(q, scope)
+        # A question that repeats a sentence flagged as injected instructions gets told so, not answered from it.
+        answer = self.store.injected_answer(question, q.script) or self._answer(q, scope)
         if self.store.degraded:
             from dataclasses import replace
 
@@ -278,6 +279,8 @@ class Assistant:
             text = f"无法计算：{e}"
             return Answer(compose.in_script(text, q.script), False, (),
                           (ToolCall(r.tool, r.args, {"ok": False, "error": str(e)}),), q.script)
+        if any(self.store.quotes_injected(c) for c in result.citations):
+            return None  # a number read from an injected instruction is not a rule
         if regions and result.citations and not any(c.region in regions for c in result.citations):
             return None  # the rule belongs to another city: let retrieval say so honestly
         if q.doc_ids and result.citations and not any(c.doc_id in q.doc_ids for c in result.citations):

@@ -17,6 +17,7 @@ from ingest.embed import Embedder
 from ingest.segment import _WORD, STOPWORDS, tokenizer, tokens
 from ingest.textnorm import normalize
 from ingest.types import Hit
+from ingest.validate import without_instructions
 
 from .query import strip_regions
 from .store import Store
@@ -220,7 +221,8 @@ class Retriever:
             clause = self.store.clauses[clause_id]
             heads = " ".join(self.store.by_path[(clause.doc_id, p)].heading for p in clause.parents
                              if (clause.doc_id, p) in self.store.by_path)
-            cached = self._clause_terms[clause_id] = frozenset(tokens(normalize(f"{heads} {clause.text}")))
+            body = without_instructions(clause.text, " ")  # injected instructions are data, not coverage
+            cached = self._clause_terms[clause_id] = frozenset(tokens(normalize(f"{heads} {body}")))
         return cached
 
     def matched(self, term: str, words: frozenset[str], partial: bool = True) -> float:

@@ -69,6 +69,29 @@ def has_instruction(text: str) -> bool:
     return bool(_INSTRUCTION.search(text))
 
 
+def instruction_texts(text: str) -> list[str]:
+    """The instruction-like sentences of `text`, verbatim."""
+    return [text[s:e] for s, e in instruction_spans(text)]
+
+
+_NOT_WORD = re.compile(r"[\W_]+")
+
+
+def repeats(question: str, span: str, min_chars: int = 8) -> bool:
+    """Whether `question` repeats (most of) the instruction-like `span`: the question is data
+    copied from the document, not a question about policy. Compared without punctuation or
+    spaces, in whatever script both are given (callers pass simplified text)."""
+    q, s = _NOT_WORD.sub("", question), _NOT_WORD.sub("", span)
+    if len(q) < min_chars or len(s) < min_chars:
+        return False
+    if q in s or s in q:
+        return True
+    from difflib import SequenceMatcher
+
+    m = SequenceMatcher(None, q, s, autojunk=False).find_longest_match(0, len(q), 0, len(s))
+    return m.size >= max(min_chars, int(0.6 * min(len(q), len(s))))
+
+
 def without_instructions(text: str, mark: str = "〔此处疑似指令的文字已隔离，不是政策内容〕") -> str:
     """`text` with each instruction-like sentence replaced by `mark`."""
     out, last = [], 0

@@ -279,6 +279,8 @@ class Assistant:
             text = f"无法计算：{e}"
             return Answer(compose.in_script(text, q.script), False, (),
                           (ToolCall(r.tool, r.args, {"ok": False, "error": str(e)}),), q.script)
+        if not result.ok and not result.citations and not result.options:
+            return None  # no rule of any region matched: search may still find the clause
         if any(self.store.quotes_injected(c) for c in result.citations):
             return None  # a number read from an injected instruction is not a rule
         if regions and result.citations and not any(c.region in regions for c in result.citations):

@@ -1,16 +1,17 @@
-"""One calculator and one eligibility engine over the extracted rules (assistant.obligations).
+"""One calculator and one eligibility engine over the rules extracted at ingest time (assistant.obligations).
 
-- `applies(rule, profile)`: does a rule apply to a person (region, school stage, role, rank)?
-  National documents (全国) apply everywhere; a rule that names roles or ranks applies only
-  to them; a rule that names none applies to everyone its document covers.
-- `quantity_over(rule, years=…, semesters=…, people=…)`: per-period quantity × number of
-  periods. Only complete periods count for multi-year periods (每5年: 7 years → 1 period); a
-  started semester, school year or month counts as a whole one (the per-period minimum
-  applies to it).
-- `find_rules(store, topic, region=…)`: rules whose text names a topic (听课, 课题 …), in
-  the asked region and national documents; `regions_with(store, topic)` says where else.
-- `checklist(store, profile)`: 我的清单, every rule that applies with per-year and per-span
-  totals and citations; `checklist_csv`, `format_checklist` for the CLI.
+- `find_rules(store, topic, regions, unit)`: the rules a topic or question is about, best first,
+  in the asked regions and national documents (and the regions' provinces); `regions_with` says
+  which other regions have such a rule, so a question about one city is never answered from another.
+- `applies(rule, profile)`: does a rule apply to a person or school (region, stage, role, rank)?
+  A rule addressed to people (学校领导, 中学一级教师) applies only to them; a rule addressed to an
+  institution (各中小学, 财政部门) applies to everyone it covers.
+- `quantity_over(rule, years=…, people=…, units=…)`: per-period quantity × periods × people × units.
+  Only complete periods count for multi-year periods (每5年: 7 years → 1 period); a started
+  semester, school year or month counts as a whole one (the per-period minimum applies to it).
+- `rate_of(rule, base)`: a share (5%, 5‰) of a base amount or head count; `next_due(rule, year)`
+  for 每3年…; `meets(rule, value)` for thresholds (达到30个班, 3年以上).
+- `checklist(store, profile)`: 我的清单, every rule that applies with per-year and per-span totals.
 Nothing here knows a document: everything comes from the extracted rules.
 """
 from __future__ import annotations
@@ -20,6 +21,7 @@ import io
 import math
 import re
 from dataclasses import dataclass
+from decimal import ROUND_CEILING, ROUND_HALF_UP, Decimal
 from typing import Any
 
 from ingest.textnorm import t2s
@@ -29,9 +31,13 @@ from .obligations import Obligation, extract_obligations
 
 NATIONAL = ("全国", "国家", "中华人民共和国")
 # units whose amounts add up over periods (a share or an age does not)
-COUNTABLE = {"节", "项", "次", "课时", "学时", "学分", "篇", "名", "人", "人次", "元", "万元", "天", "日", "小时"}
-_TEACHER_ROLES = {"教师", "专任教师", "班主任", "新教师", "新招聘教师", "体育教师", "艺术教师", "教研组长", "备课组长"}
+COUNTABLE = {"节", "项", "次", "课时", "学时", "学分", "篇", "名", "人", "人次", "元", "万元", "天", "日", "小时", "所",
+             "个", "个班", "门", "本", "册", "台", "套", "家"}
+RATES = {"%": 100, "‰": 1000}
+# a rule's subject ending like this addresses people, not an institution
+_PERSON = re.compile(r"(教师|校长|领导|干部|班主任|教研员|组长|年级长|职工|教工|书记|人员|者|学生|家长|考生|专家|名师)$")
 _RANK_RE = re.compile(r"(中学|小学)?(正高级|高级|一级|二级|三级)(以下|以上)?")
+MIN_RELEVANCE = 0.5
 
 
 @dataclass(frozen=True)
@@ -42,7 +48,7 @@ class Profile:
     rank: str | None = None  # 中学一级, 小学高级 …
 
 
-def _norm_rank(s: str) -> str | None:
+def norm_rank(s: str) -> str | None:
     s = t2s(s).replace("教师", "").replace("职称", "")
     return _RANKS.get(s) or (s if s in _RANKS.values() else None)
 
@@ -51,7 +57,7 @@ def rule_ranks(o: Obligation) -> set[str]:
     """Ranks a rule names in its subject (normalised: 中学一级以下 / 中学一级 / 中学高级 …)."""
     out = set()
     for m in _RANK_RE.finditer(t2s(o.who)):
-        r = _norm_rank(m.group(0)) or _norm_rank(m.group(0).replace("小学", "中学"))
+        r = norm_rank(m.group(0)) or norm_rank(m.group(0).replace("小学", "中学"))
         if r:
             out.add(r)
     return out
@@ -61,120 +67,252 @@ def is_national(region: str) -> bool:
     return any(region.startswith(n) for n in NATIONAL)
 
 
+def addresses_people(o: Obligation) -> bool:
+    return bool(_PERSON.search(re.sub(r"[(（][^)）]*[)）]", "", t2s(o.who)))) or bool(rule_ranks(o))
+
+
 def applies(o: Obligation, p: Profile) -> tuple[bool, str]:
     """(applies?, reason in one line of Chinese)."""
     if p.region and o.region != p.region and not is_national(o.region):
         return False, f"{o.region}的规定，不适用于{p.region}"
     subject = t2s(o.who)
     if p.rank:
-        mine = _norm_rank(p.rank)
+        mine = norm_rank(p.rank)
         theirs = rule_ranks(o)
         if theirs and mine not in theirs:
             return False, f"规定针对{'、'.join(sorted(theirs))}，不是{p.rank}"
-    if p.role:
+    if p.role and addresses_people(o):
         role = t2s(p.role)
         canon = _ROLES.get(role, role)
-        names = {role, canon} | ({"教师", "教职工", "教职员工", "教工"} if role in _TEACHER_ROLES or role == "教师" else set())
+        names = {role, canon}
+        if canon not in ("学校领导",):
+            names |= {"教师", "教职工", "教职员工", "教工"} if "教师" in role or role in ("班主任",) else set()
         if canon == "学校领导":
             names |= {"校长", "学校领导", "校级领导", "校领导", "教职工", "教职员工", "教工"}
-        named = set(o.roles)
-        if not any(n in subject for n in names) and not (names & named):
-            return False, f"规定的主体是“{o.who or '未写明'}”"
+        if not any(n in subject for n in names) and not (names & set(o.roles)):
+            return False, f"规定的主体是“{subject or '未写明'}”"
     if p.stage and o.school_types:
         st = t2s(p.stage)
-        if not any(st[:1] in t or t in ("学校",) or st in t for t in o.school_types):
+        if not any(st[:1] in t or t == "学校" or st in t for t in o.school_types):
             return False, f"规定针对{'、'.join(o.school_types)}"
     return True, "适用"
 
 
-# ---- quantities over time -------------------------------------------------------
+# ---- which rules a question is about ---------------------------------------------
+
+# words that frame a question, not its topic
+_FRAME = re.compile(
+    r"[\d.]+|[一二两三四五六七八九十百千万半]+(?=个|年|学|名|所|节|项|次|人|位|万|元|班)|多少|几|哪一年|哪年|什么|怎么|如何|"
+    r"是否|吗|呢|吧|要不要|需不需要|能不能|可不可以|能否|可否|有没有|至少|最少|不少于|按规定|规定|要求|应该|应当|必须|"
+    r"需要|一共|总共|合计|共计|加起来|我们|我是|我校|本校|我|某|一所|一个|有|在|的|了|要|应|须|得|和|与|及|或|、|，|。|？|\?|\s")
 
 
-def periods_in(period: str | None, years: float) -> tuple[float, str]:
-    """How many of `period` fit in `years` (complete ones for multi-year periods), and how it was counted."""
-    if not period:
-        return 1.0, "（规定未写周期，按一次计）"
-    m = re.fullmatch(r"每(\d+(?:\.\d+)?)?(个月|学期|学年|年度|年|季度|月)", period)
-    if not m:
-        return 0.0, f"（周期“{period}”无法按年折算）"
-    n = float(m.group(1) or 1)
-    unit = m.group(2)
-    if unit in ("年", "年度", "学年") and n > 1:
-        full = math.floor(years / n + 1e-9)
-        rest = years - full * n
-        note = f"（{_fmt(years)}年含{full}个完整的{_fmt(n)}年周期" + (f"，余下{_fmt(rest)}年不计）" if rest > 1e-9 else "）")
-        return float(full), note
-    per_year = {"学期": 2, "学年": 1, "年度": 1, "年": 1, "季度": 4, "月": 12, "个月": 12}[unit] / n
-    exact = years * per_year
-    counted = math.ceil(exact - 1e-9)
-    note = "" if counted == exact else f"（不足一个周期按一个计，共{counted}个）"
-    return float(counted), note
+def topic_words(text: str) -> str:
+    """The topic of a question: without its frame words, and without ranks (who asks is the
+    profile's business, see applies())."""
+    return _FRAME.sub(" ", _RANK_RE.sub(" ", t2s(text)))
 
 
-def quantity_over(o: Obligation, years: float | None = None, semesters: float | None = None,
-                  people: int = 1) -> dict[str, Any]:
-    """The rule's per-period quantity over a span: value × periods × people, with how it was counted."""
-    if semesters is not None:
-        years = (years or 0) + semesters / 2
-    years = 1.0 if years is None else years
-    n, note = periods_in(o.period, years)
-    total = None if o.number is None or o.unit not in COUNTABLE else o.number * n * people
-    return {"per_period": o.number, "unit": o.unit, "period": o.period, "periods": n, "people": people,
-            "total": total, "years": years, "note": note}
-
-
-# ---- finding rules ----------------------------------------------------------------
-
-
-def _mentions(o: Obligation, topic: str) -> bool:
-    t = t2s(topic)
-    hay = t2s(o.quote) + t2s(o.what) + t2s(o.item)
-    return t in hay
-
-
-def find_rules(store, topic: str, region: str | None = None, unit: str | None = None) -> list[Obligation]:
-    """Rules whose quote names `topic`, in `region` and national documents (all regions when None)."""
-    out = []
-    for o in extract_obligations(store):
-        if region and o.region != region and not is_national(o.region):
-            continue
-        if unit and o.unit != unit:
-            continue
-        if _mentions(o, topic):
-            out.append(o)
+def _grams(s: str) -> set[str]:
+    out: set[str] = set()
+    for run in re.findall(r"[\u4e00-\u9fff]+", t2s(s)):
+        out |= {run[i:i + 2] for i in range(len(run) - 1)}
     return out
 
 
-def regions_with(store, topic: str, unit: str | None = None) -> list[str]:
-    return list(dict.fromkeys(o.region for o in find_rules(store, topic, None, unit)))
+def _text(o: Obligation) -> str:
+    return t2s(o.quote) + " " + t2s(o.who) + " " + t2s(o.item)
 
 
-def _bigrams(s: str) -> set[str]:
-    s = re.sub(r"[^\u4e00-\u9fff]", "", t2s(s))
-    return {s[i:i + 2] for i in range(len(s) - 1)}
+def _idf(store) -> dict[str, float]:
+    cache = store.__dict__.setdefault("_rule_idf", {})
+    if not cache:
+        obs = extract_obligations(store)
+        df: dict[str, int] = {}
+        for g in (g for o in obs for g in _grams(_text(o))):
+            df[g] = df.get(g, 0) + 1
+        cache.update({g: math.log((len(obs) + 1) / (n + 0.5)) for g, n in df.items()})
+    return cache
 
 
-def sum_rules(store, question: str, region: str | None = None, unit: str | None = None) -> list[Obligation]:
+def relevance(o: Obligation, topic: str, idf: dict[str, float]) -> float:
+    """How much of the topic's wording (IDF-weighted bigrams) the rule carries, plus a bonus when the
+    topic names what the rule counts (its item). A bigram no rule uses weighs as much as an average
+    one: a question mostly about something else must not match on one accidental bigram."""
+    words = topic_words(topic)
+    want = _grams(words)
+    if not want or not idf:
+        return 0.0
+    unseen = sum(idf.values()) / len(idf)
+    have = _grams(_text(o))
+    score = sum(idf[g] for g in want & have) / sum(idf.get(g, unseen) for g in want)
+    item = t2s(o.item)
+    if len(item) >= 2 and (item in words or item[-3:] in words):
+        score += 0.3
+    return score
+
+
+def in_scope(store, o: Obligation, regions: list[str] | None) -> bool:
+    if not regions or is_national(o.region):
+        return True
+    allowed = set(regions)
+    for r in regions:
+        allowed |= set(getattr(store, "docs_parents", lambda _r: ())(r))
+    return o.region in allowed
+
+
+def find_rules(store, topic: str, regions: list[str] | None = None, unit: str | None = None,
+               units: set[str] | None = None, window: float | None = 0.15) -> list[Obligation]:
+    """Rules about `topic` in `regions` (and national documents), best first: those within `window`
+    of the best (all that match when None)."""
+    idf = _idf(store)
+    scored = []
+    for o in extract_obligations(store):
+        if not in_scope(store, o, regions) or (unit and o.unit != unit) or (units and o.unit not in units):
+            continue
+        s = relevance(o, topic, idf)
+        if s >= MIN_RELEVANCE:
+            scored.append((s, o))
+    if not scored:
+        return []
+    best = max(s for s, _ in scored)
+    return [o for s, o in sorted(scored, key=lambda t: -t[0]) if window is None or s >= best - window]
+
+
+def regions_with(store, topic: str, unit: str | None = None, units: set[str] | None = None) -> list[str]:
+    """Regions with a rule on `topic`: each region's best rule within reach of the best anywhere (a
+    region whose rule words the topic a little differently still counts; a passing mention does not)."""
+    idf = _idf(store)
+    best: dict[str, float] = {}
+    for o in find_rules(store, topic, None, unit, units, window=None):
+        best[o.region] = max(best.get(o.region, 0.0), relevance(o, topic, idf))
+    top = max(best.values(), default=0.0)
+    return [r for r, s in best.items() if s >= 0.6 * top]
+
+
+def sum_rules(store, question: str, regions: list[str] | None = None, unit: str | None = None) -> list[Obligation]:
     """The amounts (same unit, two or more) one sentence lists, for the sentence that best matches `question`."""
     groups: dict[tuple, list[Obligation]] = {}
     for o in extract_obligations(store):
-        if region and o.region != region:
+        if not in_scope(store, o, regions):
             continue
-        if o.number is None or (unit and o.unit != unit) or o.unit not in COUNTABLE or o.value_max is not None:
-            continue
+        if o.number is None or (unit and o.unit != unit) or o.unit not in COUNTABLE or o.value_max is not None or o.per:
+            continue  # a per-school or per-person quantity is not an amount to add up
         groups.setdefault((o.doc_id, o.clause, o.quote, o.unit), []).append(o)
-    want = _bigrams(question)
+    want = _grams(topic_words(question))
     best, score = [], 0.0
     for key, items in groups.items():
         if len(items) < 2:
             continue
-        sc = len(want & _bigrams(key[2])) / max(1, len(want))
+        sc = len(want & _grams(key[2])) / max(1, len(want))
         if sc > score:
             best, score = items, sc
     return best if score >= 0.3 else []
 
 
-# ---- 我的清单 -----------------------------------------------------------------------
+# ---- what a rule says, in one line ---------------------------------------------------
+
+
+def focus_quote(o: Obligation) -> str:
+    """The part of the rule's quote from its subject to its number (verbatim): one duty of a list.
+    When that is long, the number's own segment (the subject is named elsewhere in the answer)."""
+    q = o.quote
+    at = q.find(o.number_text) if o.number_text else -1
+    if at < 0:
+        return q
+    who = q.rfind(o.who, 0, at) if o.who else -1
+    cuts = [m.end() for m in re.finditer(r"[,，;；。]", q)]
+    end = min([c - 1 for c in cuts if c - 1 >= at + len(o.number_text)], default=len(q))
+    own = max([c for c in cuts if c <= at], default=0)
+    start = max([c for c in cuts if c <= who], default=0) if who >= 0 else own
+    if start == own and start and re.match(r"(每|按|须|应|要|并|至少)", q[start:]):
+        start = max([c for c in cuts if c < start], default=0)  # "中学一级教师,每5年必须…": keep the subject
+    if end - start > 60:
+        start = own
+    return q[start:end].strip() or q
+
+
+def describe(o: Obligation) -> str:
+    return t2s(focus_quote(o)).rstrip("，,；;。")
+
+
+def base_of(o: Obligation) -> str:
+    """What a share is taken of, as the rule words it (教师工资总额, 学校年度公用经费预算总额, 教师总数)."""
+    what = t2s(o.what).split("…")[-1]
+    what = re.sub(r"^.*?(按照|依照|按|占|为)", "", what)
+    return re.sub(r"^(不少于|不低于|不得少于|不得低于|不超过|不高于|至少|达到)", "", what).rstrip("的")
+
+
+def per_unit(o: Obligation) -> str:
+    """The unit a rule is set per, with its measure word (每所实验校 → 所实验校); "" for per person or none."""
+    m = re.match(r"每一?([所个位名类项].+)", t2s(o.per or ""))
+    return m.group(1) if m else ""
+
+
+# ---- quantities over time --------------------------------------------------------------
+
+
+def periods_in(period: str | None, years: float) -> tuple[float, str]:
+    """How many of `period` fit in `years` (complete ones for multi-year periods), and how it was counted."""
+    if not period:
+        return 1.0, "规定未写周期，按一次计"
+    m = re.fullmatch(r"每(\d+(?:\.\d+)?)?(个月|学期|学年|年度|年|季度|月|周)", period)
+    if not m:
+        return 0.0, f"周期“{period}”无法按年折算"
+    n = float(m.group(1) or 1)
+    unit = m.group(2)
+    if unit in ("年", "年度", "学年") and n > 1:
+        full = math.floor(years / n + 1e-9)
+        rest = years - full * n
+        note = f"含{full}个完整的{_fmt(n)}年周期" + (f"（只计完整周期，余下{_fmt(rest)}年不计）" if rest > 1e-9 else "")
+        return float(full), note
+    per_year = {"学期": 2, "学年": 1, "年度": 1, "年": 1, "季度": 4, "月": 12, "个月": 12, "周": 52}[unit] / n
+    exact = years * per_year
+    counted = math.ceil(exact - 1e-9)
+    note = "" if abs(counted - exact) < 1e-9 else f"按{counted}个{unit if n == 1 else period[1:]}计（不足一个周期按一个计）"
+    return float(counted), note
+
+
+def quantity_over(o: Obligation, years: float | None = None, semesters: float | None = None,
+                  people: int = 1, units: int = 1) -> dict[str, Any]:
+    """The rule's per-period quantity over a span: value × periods × people × units, with how it was counted."""
+    if semesters is not None:
+        years = (years or 0) + semesters / 2
+    years = 1.0 if years is None else years
+    n, note = periods_in(o.period, years)
+    total = None if o.number is None or o.unit not in COUNTABLE else o.number * n * people * units
+    return {"per_period": o.number, "unit": o.unit, "period": o.period, "periods": n, "people": people,
+            "units": units, "total": total, "years": years, "note": note}
+
+
+def rate_of(o: Obligation, base: float, count: bool) -> tuple[float, str]:
+    """The rule's share of `base`. A head count rounds up (a minimum staffing of 5.5 people means 6),
+    money to the fen."""
+    exact = Decimal(str(base)) * Decimal(str(o.number)) / RATES[o.unit]
+    if count:
+        n = exact.to_integral_value(ROUND_CEILING)
+        return float(n), ("" if n == exact else f"{_fmt(float(exact))}，不足1按1计，")
+    return float(exact.quantize(Decimal("0.01"), ROUND_HALF_UP)), ""
+
+
+def next_due(o: Obligation, since_year: int) -> int | None:
+    """For a rule repeated every N years (每3年重新核定): the year after `since_year` it is due again."""
+    m = re.fullmatch(r"每(\d+)?年", o.period or "")
+    if not m:
+        return None
+    return since_year + int(m.group(1) or 1)
+
+
+def meets(o: Obligation, value: float) -> bool | None:
+    """Does `value` reach the rule's threshold (达到30个班 ≥, 3年以上 ≥, 不足 <, 以内 ≤)? None: not a threshold."""
+    v, hi = o.number, o.value_max
+    if v is None:
+        return None
+    return {"ge": value >= v - 1e-9, "gt": value > v + 1e-9, "le": value <= v + 1e-9, "lt": value < v - 1e-9,
+            "range": hi is not None and v - 1e-9 <= value <= hi + 1e-9}.get(o.op)
+
+
+# ---- 我的清单 ---------------------------------------------------------------------------
 
 
 def checklist(store, profile: Profile, years: float = 5) -> list[dict[str, Any]]:
@@ -184,11 +322,8 @@ def checklist(store, profile: Profile, years: float = 5) -> list[dict[str, Any]]
         ok, _ = applies(o, profile)
         if not ok or (not profile.role and not profile.rank and not o.period):
             continue
-        if profile.role or profile.rank:
-            # a person's checklist: rules about people, not budgets or bureaus
-            who = re.sub(r"[(（][^)）]*[)）]", "", t2s(o.who))
-            if not re.search(r"(教师|校长|领导|干部|班主任|教研员|组长|年级长|职工|教工|书记|人员|者)$", who):
-                continue
+        if (profile.role or profile.rank) and not addresses_people(o):
+            continue  # a person's checklist: rules about people, not budgets or bureaus
         one = quantity_over(o, years=1)
         span = quantity_over(o, years=years)
         items.append({

@@ -1,10 +1,11 @@
 """Quantitative obligations found in any ingested document, with verbatim citations.
 
-No per-document code: every clause of every document in the store goes through
-`assistant.rule_extract` (one typed record per number: subject, action, value,
-unit, comparator, period, conditions, deadline, clause path, verbatim quote),
-and each record gets its citation from `store.citation`, i.e. from the ingested
-clause. Reviewed corrections (`assistant/rules/corrections.yaml`, see
+No per-document code: the index extracts every document's rules at ingest time
+(`ingest.rules`: one typed record per number: subject, action, value, unit,
+comparator, period, conditions, deadline, clause path, verbatim quote) into
+`rules.json` of its generation; this module reads them (extracting on the fly
+only for an index written before rules.json existed), and each record gets its
+citation from `store.citation`, i.e. from the ingested clause. Reviewed corrections (`assistant/rules/corrections.yaml`, see
 `assistant.rule_corrections`) may drop or amend a record, bound to document,
 clause and quote.
 
@@ -19,7 +20,8 @@ from typing import Any
 
 from ingest.types import Citation
 
-from .rule_extract import ExtractedRule, extract_clauses, fmt
+from ingest.rules import extract_clauses, read_rules
+from ingest.types import ExtractedRule, fmt
 
 
 @dataclass(frozen=True)
@@ -95,9 +97,18 @@ def document_obligations(store, doc_id: str) -> list[Obligation]:
         doc = store.docs[doc_id]
         clauses = store.clauses_of(doc_id)
         by_path = {c.path: c for c in clauses}
-        rules = apply_corrections(extract_clauses(clauses), doc_id, by_path)
+        stored = _stored_rules(store).get(doc_id)
+        rules = apply_corrections(extract_clauses(clauses) if stored is None else stored, doc_id, by_path)
         cache[doc_id] = [_obligation(r, doc, by_path[r.clause], store) for r in rules if r.clause in by_path]
     return cache[doc_id]
+
+
+def _stored_rules(store) -> dict[str, list[ExtractedRule]]:
+    """The rules the index wrote at ingest time ({} for an index without rules.json)."""
+    if "_stored_rules" not in store.__dict__:
+        gen = getattr(store, "generation", None)
+        store.__dict__["_stored_rules"] = (read_rules(gen) if gen is not None else None) or {}
+    return store.__dict__["_stored_rules"]
 
 
 def extract_obligations(store, region: str | None = None) -> list[Obligation]:

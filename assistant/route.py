@@ -1,14 +1,22 @@
-"""Default-mode routing: which calculator (if any) answers a question, with which arguments.
+"""Default-mode routing: does a question go to the calculator, the eligibility engine or the sum, with which arguments.
 
-Routing is by the question's topic words plus the slots it fills; a question
-about a calculator's topic without the needed slot still goes to the tool,
-which then answers with the options instead of guessing.
+Routing looks only at the question's form and slots, never at a document or a
+topic list: a question that asks how many/how much and carries something to
+compute with (a span, a head count, an amount, a number of schools, a role or
+rank, or the unit it asks in) goes to `calculate`; a yes/no question with a
+measure to test (班数, 年限) or a rank/role goes to `check_eligibility`; "合计…多少"
+goes to `rule_sum`. Which rule answers is decided by the tools over the rules
+extracted from the indexed documents, in the question's region (and national
+documents). When no rule matches, the tool says so and the agent falls back to
+search.
 """
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
 from typing import Any
+
+from ingest.textnorm import t2s
 
 from .query import Query
 
@@ -23,72 +31,76 @@ def _drop_none(d: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in d.items() if v is not None}
 
 
-# The topic and unit each seed calculator counts: a question about it for a region its YAML rules do
-# not cover goes to the generic calculator over that region's extracted rules (tools.rule_quota),
-# which answers from them or says the region has no such rule: never silently another city's rule.
-_TOPICS = {
-    "observation_quota": ("听课", "节"), "research_quota": ("课题", "项"), "research_staff": ("教研员", None),
-    "studio_required": ("工作室", None), "budget_floors": ("经费", "%"), "meeting_frequency": (None, "次"),
-    "expert_count": ("指导专家", "名"), "mentor_count": ("名师", "名"), "staffing_review_year": ("编制", None),
-    "experimental_school_priority": ("优先", None),
-}
+_ASKS_NUMBER = re.compile(r"多少|几(?!乎)|哪一年|哪年")
+_ASKS_YESNO = re.compile(r"吗[?？]?$|是否|要不要|需不需要|需要不需要|能不能|可不可以|能否|可否|有没有|算不算|够不够")
+_SUM = re.compile(r"合计|一共|总共|总计|加起来|共计")
+# the unit a question asks in: 多少节, 几项, 多少名 …
+_ASKED_UNIT = re.compile(r"(?:多少|几)(个班|节|项|次|名|人|所|课时|学时|学分|篇|门|天|个月|小时|位)")
+_UNIT_ALIAS = {"位": "名", "人": None}
+# roles a question may name anywhere; a bare 教师 only when the asker says it of themself (教师总数 is no role)
+_ROLE_WORDS = ("班主任", "教研组长", "备课组长", "年级组长", "教研员", "专任教师", "新教师", "青年教师", "体育教师",
+               "艺术教师", "辅导员", "保育员")
+_NEXT = re.compile(r"下一次|下次|再次|重新|哪一年|哪年")
 
 
-def _covered(tool: str) -> set[str]:
-    from .rules import rules_by_tool
+def _role(q: Query) -> str | None:
+    """The question's role: the parsed one, else a role the asker gives for themself (我是班主任)."""
+    if q.role:
+        return q.role
+    m = re.search(r"(?:我是|作为|身为)[^，,。？?]{0,12}?(" + "|".join(_ROLE_WORDS + ("教师",)) + ")", q.simplified)
+    if m:
+        return m.group(1)
+    m = re.search("|".join(_ROLE_WORDS), q.simplified)
+    return m.group(0) if m and not re.search(m.group(0) + r"(总数|人数|配备|队伍)", q.simplified) else None
 
-    return {r.region for r in rules_by_tool().get(tool, [])}
+
+def _topic(q: Query) -> str:
+    """The words the rules are matched on: a follow-up's own words when it brings new ones (那名师呢？)."""
+    if q.followup:
+        own = re.sub(r"^(那|那么|还有|再问|如果是|换成|要是)|呢[?？]?$|[?？]", "", t2s(q.text))
+        for w in (q.rank, q.role, *q.regions):
+            if w:
+                own = own.replace(w, "")
+        own = re.sub(r"[\d.]+|[一二两三四五六七八九十半]+(个|年|学|名|所|节|项|次|人|位|万|元|班)\S*|多少|几|的|[我们是在]", "", own)
+        if len(re.findall(r"[\u4e00-\u9fff]", own)) >= 2:
+            return t2s(q.text)
+    return q.simplified
 
 
 def route(q: Query, regions: list[str] | None = None) -> Route | None:
-    """The calculator for `q`; `regions` (a --region / selector scope) overrides the regions the question names."""
-    named = list(regions or q.regions)
-    r = _seed_route(q)
-    if r is None and re.search(r"合计|一共|总共|总计|加起来|共计", q.simplified) and re.search(r"多少|几", q.simplified):
-        return Route("rule_sum", _drop_none({"question": q.simplified,
-                                             "region": named[0] if len(named) == 1 else None}))
-    if r is None or len(named) != 1 or named[0] in _covered(r.tool):
-        return r
-    topic, unit = _TOPICS.get(r.tool, (None, None))
-    if r.tool == "meeting_frequency":
-        topic = r.args.get("kind")
-    if not topic:
-        return r
-    years = r.args.get("years")
-    return Route("rule_quota", _drop_none({
-        "topic": topic, "region": named[0], "unit": unit, "role": q.role, "rank": q.rank,
-        "years": years if r.tool in ("research_quota",) else None,
-        "semesters": q.semesters, "school_years": q.school_years, "people": q.people}))
-
-
-def _seed_route(q: Query) -> Route | None:
+    """The tool for `q`; `regions` (a --region / selector scope) overrides the regions the question names."""
     s = q.simplified
-    asks_amount = re.search(r"多少|几|是否|要不要|需不需要|能不能|可不可以|有没有|优先|必须|应该|哪一年|何时|算", s)
-    if not asks_amount:
+    named = list(regions or q.regions)
+    region = named[0] if len(named) == 1 else None
+    asks_number = bool(_ASKS_NUMBER.search(s))
+    asks_yesno = bool(_ASKS_YESNO.search(s)) and not asks_number
+    if not (asks_number or asks_yesno):
         return None
-    if "课题" in s and (q.rank or q.years or re.search(r"一级|高级|二级|职称", s)):
-        return Route("research_quota", _drop_none({"rank": q.rank, "years": q.years or 5}))
-    if "听课" in s or re.search(r"听.{0,6}课", s):
-        if q.role or q.semesters is not None or q.school_years is not None or q.people:
-            return Route("observation_quota", _drop_none({
-                "role": q.role, "semesters": q.semesters, "school_years": q.school_years, "people": q.people}))
-    if q.public_funds is not None or q.wage_total is not None:
-        region = q.regions[0] if len(q.regions) == 1 else None
-        return Route("budget_floors", _drop_none({
-            "region": region, "public_funds": q.public_funds, "wage_total": q.wage_total}))
-    if "教研员" in s and q.teachers:
-        return Route("research_staff", {"teachers": q.teachers})
-    if "工作室" in s and q.classes is not None:
-        return Route("studio_required", {"classes": q.classes})
-    if "实验校" in s and q.years is not None and re.search(r"优先|名师|名校长|遴选|培养对象", s):
-        return Route("experimental_school_priority", {"years": q.years})
-    m = re.search(r"家长会|学生座谈会|座谈会|科任教师联席会|联席会", s)
-    if m and re.search(r"几次|多少次|多久|频次|每.{0,3}(开|召开)", s):
-        return Route("meeting_frequency", {"kind": m.group(0)})
-    if "指导专家" in s and q.schools:
-        return Route("expert_count", {"schools": q.schools})
-    if re.search(r"名师|名校长", s) and "实验校" in s and q.schools:
-        return Route("mentor_count", {"schools": q.schools})
-    if "编制" in s and q.base_year and re.search(r"下一次|下次|重新核定|哪一年", s):
-        return Route("staffing_review_year", {"last_year": q.base_year})
-    return None
+    role, topic = _role(q), _topic(q)
+    common = {"topic": topic, "region": region, "role": role, "rank": q.rank}
+    if asks_yesno:
+        value, unit = (q.classes, "个班") if q.classes is not None else (q.years, "年") if q.years is not None else (None, None)
+        if value is None and not (q.rank or role):
+            return None
+        return Route("check_eligibility", _drop_none({**common, "value": value, "unit": unit}))
+    m = _ASKED_UNIT.search(s)
+    unit = _UNIT_ALIAS.get(m.group(1), m.group(1)) if m else None
+    base = base_of = None
+    if q.public_funds is not None:
+        base, base_of = q.public_funds, "年度公用经费预算总额"
+    elif q.wage_total is not None:
+        base, base_of = q.wage_total, "教师工资总额"
+    elif q.teachers:
+        base, base_of = q.teachers, "教师总数"
+    since = q.base_year if q.base_year and _NEXT.search(s) else None
+    span = {"years": q.years, "semesters": q.semesters, "school_years": q.school_years}
+    if since is not None:
+        span = {}
+    has_slot = any(v is not None for v in span.values()) or q.people or q.schools or base is not None or since
+    if _SUM.search(s) and not has_slot:
+        return Route("rule_sum", _drop_none({"question": s, "region": region, "unit": unit}))
+    if not (has_slot or role or q.rank or unit):
+        return None
+    return Route("calculate", _drop_none({
+        **common, **span, "people": q.people, "units": q.schools, "base": base, "base_of": base_of,
+        "since_year": since, "unit": None if base is not None or since else unit}))

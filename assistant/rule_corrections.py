@@ -21,7 +21,7 @@ from typing import Any
 
 import yaml
 
-from .rule_extract import ExtractedRule
+from ingest.types import ExtractedRule
 
 CORRECTIONS = Path(__file__).with_name("rules") / "corrections.yaml"
 _SETTABLE = {"subject", "action", "value", "value_max", "unit", "comparator", "op", "period", "per", "item",
@@ -105,7 +105,7 @@ def apply_corrections(rules: list[ExtractedRule], doc_id: str, clauses: dict[str
                     heading=getattr(clause, "heading", ""))
         base.update(fields)
         if base["comparator"] and base["op"] == "eq":
-            from .rule_extract import _cmp_op
+            from ingest.rules.quantity import _cmp_op
 
             base["op"] = _cmp_op(base["comparator"], base["comparator"])[1]
         out.append(ExtractedRule(**base))

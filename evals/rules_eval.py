@@ -3,7 +3,7 @@
     python -m evals.rules_eval [--docs DIR] [--verbose] [gold.yaml ...]
 
 For each gold file: the document is parsed with the ingest pipeline and its rules
-extracted (assistant.rule_extract); a predicted rule matches a gold rule when
+extracted (ingest.rules, as at ingest time); a predicted rule matches a gold rule when
 clause path, unit and value (and value_max for ranges) agree, one to one.
 Reported per document: precision, recall, subject accuracy over matches (gold
 subject and predicted subject contain each other or share ≥ 60% of the gold
@@ -60,7 +60,7 @@ def subject_ok(gold: str, pred: str) -> bool:
 
 
 def evaluate(gold_path: Path, docs_dir: Path, verbose: bool = False) -> dict:
-    from assistant.rule_extract import extract_clauses
+    from ingest.rules import extract_clauses
     from ingest.pipeline import process_file
 
     gold = yaml.safe_load(gold_path.read_text(encoding="utf-8"))

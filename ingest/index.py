@@ -433,6 +433,9 @@ def _write_generation(data_dir, embedder_factory, spec, docs, clauses, chunks, p
         # The same vectors in chunk order, memory-mapped by the query side: an exact search over them
         # is faster than Chroma's filtered HNSW at 75k chunks and spares each process importing Chroma.
         np.save(partial / "vectors.npy", np.ascontiguousarray(vectors, dtype=np.float32))
+    from .rules import write_rules  # every document's quantitative rules, read once here, not per question
+
+    write_rules(partial, docs, clauses, current_generation(data_dir))
     try:
         client = chroma_client(data_dir, partial, host, port)
         col = client.create_collection(collection_name(gen), embedding_function=None, metadata={"hnsw:space": "cosine"})

@@ -159,3 +159,69 @@ class Answer:
             "mode": self.mode,
             "note": self.note,
         }
+
+
+_FULLWIDTH = str.maketrans("０１２３４５６７８９％．：／－～，；", "0123456789%.:/-~,;")
+
+
+@dataclass(frozen=True)
+class ExtractedRule:
+    """One quantitative rule read from a clause: one record per number (ingest.rules)."""
+
+    doc_id: str
+    clause: str  # clause path, e.g. 三(二)4 or 第二十五条(三)
+    subject: str  # who, document script ("" if none)
+    action: str  # what, document script
+    value: float
+    value_max: float | None  # ranges: value … value_max
+    unit: str  # canonical, simplified: 节, %, 元, 年, 周岁, 分数 (fractions), 比 (ratios 1:N)
+    comparator: str  # 不少于/不超过/达到/以上/以下/以内/范围/每/"" (exact), simplified
+    op: str  # ge, le, gt, lt, eq, range, every
+    period: str | None  # 每学期, 每5年, 每月
+    per: str | None  # 每人, 每所实验校, 每节
+    item: str  # what is counted, when named right after the number
+    conditions: tuple[str, ...]
+    deadline: str | None
+    roles: tuple[str, ...]
+    ranks: tuple[str, ...]
+    school_types: tuple[str, ...]
+    number_text: str  # the quantity as written (original script)
+    quote: str  # verbatim span of the clause text (original script)
+    heading: str = ""
+
+    def as_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["conditions"] = list(self.conditions)
+        for k in ("roles", "ranks", "school_types"):
+            d[k] = list(d[k])
+        return d
+
+    @property
+    def quantity(self) -> str:
+        """Normalised simplified text: 不少于30节, 2至3所, 3年以上, 5‰."""
+        n = fmt(self.value) + (f"至{fmt(self.value_max)}" if self.value_max is not None else "")
+        if self.unit == "分数":
+            nt = self.number_text_simplified.translate(_FULLWIDTH)
+            if not self.comparator or self.comparator in nt:
+                return nt
+            return nt + self.comparator if self.comparator in ("以上", "以下", "以内") else self.comparator + nt
+        if self.unit == "比":
+            return f"1:{fmt(self.value)}"
+        if self.op == "every":
+            return f"每{n}{self.unit}"
+        if self.comparator in ("以上", "以下", "以内", "及以上", "及以下", "及以内", "左右", "内", "之内"):
+            return f"{n}{self.unit}{self.comparator}"
+        pre = "" if self.op == "range" else self.comparator
+        return f"{pre}{n}{self.unit}"
+
+    @property
+    def number_text_simplified(self) -> str:
+        from .textnorm import t2s  # textnorm imports this module
+
+        return t2s(self.number_text)
+
+
+def fmt(v: float | None) -> str:
+    if v is None:
+        return ""
+    return str(int(v)) if float(v).is_integer() else f"{round(v, 4):g}"

@@ -189,7 +189,7 @@ def test_unknown_places_are_told_apart_from_quantities(bot, question, places):
 
 def test_calculation_routes_to_tool_with_citation(bot):
     ans = bot.ask("一个县教师总数1200人，按规定应配多少名教研员？")
-    assert ans.found and ans.tool_calls[0].name == "research_staff"
+    assert ans.found and ans.tool_calls[0].name == "calculate"
     assert ans.tool_calls[0].result["value"] == 6
     assert (ans.citations[0].region, ans.citations[0].clause) == ("清远市", "三(五)1")
 

@@ -66,12 +66,12 @@ def test_answer_without_verifiable_citation_falls_back(base):
 def test_policy_tool_call_is_recorded_and_citable(base, store):
     cid = clause_id(store, "清远市", "三(二)4")
     model = scripted(
-        AIMessage(content="", tool_calls=[{"name": "research_quota", "args": {"rank": "中学一级", "years": 10},
+        AIMessage(content="", tool_calls=[{"name": "calculate", "args": {"topic": "课题", "rank": "中学一级", "years": 10},
                                            "id": "t1"}]),
         AIMessage(content=f"10年内至少主持或参与2项校级或以上课题研究。[#{cid}]"),
     )
     ans = LLMAssistant(base, model).ask("我是中学一级教师，10年内要做几项课题？")
-    assert ans.found and ans.tool_calls and ans.tool_calls[0].name == "research_quota"
+    assert ans.found and ans.tool_calls and ans.tool_calls[0].name == "calculate"
     assert ans.tool_calls[0].result["value"] == 2
     assert ans.citations[0].clause == "三(二)4"
 

@@ -196,12 +196,12 @@ def test_made_up_number_with_a_valid_citation_falls_back(base, store):
 def test_the_issue_example_a_derived_number_the_tool_did_not_return_falls_back(base, store):
     """The tool says 60 per school year; the model wrote 87 next to a valid citation."""
     real = cid(store, "清远市", "三(一)1")
-    with ScriptedLLM(lambda b: {"tool_calls": [("observation_quota", {"role": "学校领导", "semesters": 2})]},
+    with ScriptedLLM(lambda b: {"tool_calls": [("calculate", {"topic": "听课", "role": "学校领导", "semesters": 2})]},
                      say(f"学校领导一学年合计须听课87节。[#{real}]")) as server:
         ans = llm(base, server.url).ask("学校领导一学年要听多少节课？")
     assert ans.mode == "llm-fallback", ans.note
     assert "87" not in ans.answer and "60" in ans.answer
-    with ScriptedLLM(lambda b: {"tool_calls": [("observation_quota", {"role": "学校领导", "semesters": 2})]},
+    with ScriptedLLM(lambda b: {"tool_calls": [("calculate", {"topic": "听课", "role": "学校领导", "semesters": 2})]},
                      say(f"学校领导一学年合计须听课60节。[#{real}]")) as server:
         ans = llm(base, server.url).ask("学校领导一学年要听多少节课？")
     assert ans.mode == "llm" and ans.answer == "学校领导一学年合计须听课60节[1]。", ans.note
@@ -215,11 +215,11 @@ def test_a_number_from_a_calculator_result_is_supported(base, store):
         assert research in returned_ids(body) or research in json.dumps(body, ensure_ascii=False)
         return f"中学一级教师10年内至少主持或参与2项校级或以上课题研究。[#{research}]"
 
-    with ScriptedLLM(lambda b: {"tool_calls": [("research_quota", {"rank": "中学一级", "years": 10})]},
+    with ScriptedLLM(lambda b: {"tool_calls": [("calculate", {"topic": "课题", "rank": "中学一级", "years": 10})]},
                      say(final)) as server:
         ans = llm(base, server.url).ask("我是中学一级教师，10年内要做几项课题？")
     assert ans.mode == "llm", ans.note
-    assert [t.name for t in ans.tool_calls] == ["research_quota"] and ans.tool_calls[0].result["value"] == 2
+    assert [t.name for t in ans.tool_calls] == ["calculate"] and ans.tool_calls[0].result["value"] == 2
 
 
 def test_citing_an_unrelated_clause_for_a_claim_drops_it(base, store):

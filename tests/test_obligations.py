@@ -158,7 +158,7 @@ def test_a_newly_ingested_document_needs_no_new_code(index_copy, tmp_path, embed
     from assistant.agent import Assistant
 
     answer = Assistant(store, embedder).ask("绍兴市学校领导一学年听课至少多少节？")
-    assert answer.found and [t.name for t in answer.tool_calls] == ["rule_quota"], answer
+    assert answer.found and [t.name for t in answer.tool_calls] == ["calculate"], answer
     assert answer.tool_calls[0].result["value"] == 40 and "40节" in answer.answer
     assert answer.citations[0].doc_id == "900_sample" and answer.citations[0].quote == "學校領導每人每學期聽課不少於20節"
 
@@ -193,7 +193,7 @@ def test_every_obligation_has_a_number(all_obligations):
 
 def test_corrections_drop_amend_and_pin(store):
     from assistant.rule_corrections import apply_corrections, check_corrections
-    from assistant.rule_extract import extract_clauses
+    from ingest.rules import extract_clauses
 
     doc = "001_4ea7f4e0e4771614"
     clauses = store.clauses_of(doc)
@@ -224,3 +224,44 @@ def test_checklist_for_a_teacher(store):
     lead = checklist(store, Profile(region="清远市", role="校长"), years=1)
     assert any(it["clause"] == "三(一)1" and it["per_year"] == 60 for it in lead)
     assert checklist_csv(items).splitlines()[0].startswith("region,title,clause")
+
+
+UPLOAD = """株洲市中小學教學常規管理辦法
+
+一、聽課
+學校領導每人每學期聽課不少於20節;教研組長每月至少組織一次教研活動。
+二、課題
+青年教師每3年須參與1項校級課題研究。
+"""
+
+
+def test_an_uploaded_document_is_answered_by_the_calculator_in_the_web_and_the_cli(index_copy, tmp_path, capsys):
+    """A document never seen before, uploaded through the web app: its rules are extracted at ingest time
+    and the calculator answers from them, cited, in the chat and in `ask --json`."""
+    import json
+
+    from assistant.__main__ import main
+    from ingest.rules import read_rules
+    from ingest.settings import Settings
+    from web.service import Service
+
+    service = Service(Settings(data_dir=index_copy), use_llm=False)
+    service.reload()
+    upload = tmp_path / "upload.txt"
+    upload.write_text(UPLOAD, encoding="utf-8")
+    assert "已导入" in service.add_upload(upload, "株洲市教学常规.txt")
+    bot = service.get()
+    doc_id = next(d for d, info in bot.store.docs.items() if info.meta.region == "株洲市")
+    assert len(read_rules(bot.store.generation)[doc_id]) >= 3  # written by the ingest of the upload
+
+    answer = bot.ask("株洲市学校领导一学年听课至少多少节？")
+    assert answer.found and [t.name for t in answer.tool_calls] == ["calculate"]
+    assert answer.tool_calls[0].result["value"] == 40 and "40节" in answer.answer
+    assert answer.citations[0].doc_id == doc_id and answer.citations[0].quote == "學校領導每人每學期聽課不少於20節"
+    answer = bot.ask("我是株洲的青年教师，6年内要参与几项课题研究？")
+    assert answer.found and answer.tool_calls[0].result["value"] == 2, answer.answer
+
+    assert main(["--data-dir", str(index_copy), "ask", "--json", "株洲市学校领导一学年听课至少多少节？"]) == 0
+    out = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert out["found"] and out["tool_calls"][0]["name"] == "calculate" and out["tool_calls"][0]["result"]["value"] == 40
+    assert out["citations"][0]["region"] == "株洲市"

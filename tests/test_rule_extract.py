@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from assistant.rule_extract import ExtractedRule, extract_clause, extract_clauses, parse_number
+from ingest.rules import ExtractedRule, extract_clause, extract_clauses, parse_number
 from ingest.types import Clause
 
 REALDOCS = Path(__file__).resolve().parents[2] / "shared" / "realdocs" / "docs"

@@ -1,106 +1,88 @@
-"""Rules as data: every shipped rule is bound to a real clause with a verbatim quote."""
+"""Rules are read at ingest time: every generation carries rules.json, the assistant reads it."""
 from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
-from assistant.rules import Rule, check_rules, default_rules, load_rules
-from ingest.textnorm import t2s
+from ingest.rules import EXTRACTOR_VERSION, RULES_FILE, extract_clauses, read_rules, write_rules
 
-QINGYUAN = "000_824e62257c2156a1"
-
-
-def test_shipped_rules_bind_to_the_ingested_corpus(store):
-    assert check_rules(store) == []
+ROOT = Path(__file__).resolve().parents[1]
 
 
-@pytest.mark.parametrize("tool,key,doc_id,clause", [
-    ("research_quota", "中学一级以下", QINGYUAN, "三(二)4"),
-    ("research_quota", "中学一级", QINGYUAN, "三(二)4"),
-    ("research_quota", "中学高级", QINGYUAN, "三(二)4"),
-    ("observation_quota", "学校领导", QINGYUAN, "三(一)1"),
-    ("observation_quota", "分管教学教研工作的处室干部", QINGYUAN, "三(一)1"),
-    ("budget_floors", "教师培训费", QINGYUAN, "四(三)"),
-    ("budget_floors", "仪器设备、教学办公用品、图书资料购置", QINGYUAN, "四(三)"),
-    ("budget_floors", "教学业务费", QINGYUAN, "四(三)"),
-    ("budget_floors", "教师继续培训经费（财政）", "001_4ea7f4e0e4771614", "六(二)"),
-    ("budget_floors", "教师培训经费（学校）", "001_4ea7f4e0e4771614", "六(二)"),
-    ("research_staff", "教研员", QINGYUAN, "三(五)1"),
-    ("studio_required", "教师工作室", QINGYUAN, "三(二)6"),
-    ("experimental_school_priority", "名校长名师培养对象遴选", "002_567f64c4eced1a2f", "四(三)"),
-    ("meeting_frequency", "家长会", QINGYUAN, "三(一)2"),
-    ("meeting_frequency", "学生座谈会", QINGYUAN, "三(一)2"),
-    ("meeting_frequency", "科任教师联席会", QINGYUAN, "三(一)2"),
-    ("staffing_review_year", "编制总量核定", "001_4ea7f4e0e4771614", "四(二)"),
-    ("expert_count", "指导专家", "002_567f64c4eced1a2f", "三(五)"),
-    ("mentor_count", "名校长和名师", "002_567f64c4eced1a2f", "三(一)"),
-])
-def test_required_rule_exists_and_quote_is_in_its_clause(store, tool, key, doc_id, clause):
-    rule = next(r for r in default_rules() if (r.tool, r.key) == (tool, key))
-    assert (rule.doc_id, rule.clause) == (doc_id, clause)
-    assert rule.region == store.docs[doc_id].meta.region
-    assert rule.quote in store.clause(doc_id, clause).text
+def test_every_generation_carries_the_rules_of_every_document(store):
+    data = json.loads((store.generation / RULES_FILE).read_text(encoding="utf-8"))
+    assert data["version"] == EXTRACTOR_VERSION and set(data["docs"]) == set(store.docs)
+    stored = read_rules(store.generation)
+    for doc_id in store.docs:
+        assert stored[doc_id] == extract_clauses(store.clauses_of(doc_id)), doc_id
+        assert data["docs"][doc_id]["content_hash"] and not data["docs"][doc_id].get("error")
+    for rules in stored.values():
+        for r in rules:
+            assert r.quote in store.clause(r.doc_id, r.clause).text
 
 
-def test_qingyuan_quotes_keep_the_traditional_script():
-    quotes = [r.quote for r in default_rules() if r.doc_id == QINGYUAN]
-    assert "學校領導每人每學期校內聽課不少于30節" in quotes
-    assert all(q != t2s(q) for q in quotes if any(ch in q for ch in "學經節課教")), quotes
+def test_the_assistant_reads_stored_rules_instead_of_extracting(built_index, monkeypatch):
+    import assistant.obligations as obligations
+    from assistant.store import Store
+
+    def boom(*a, **k):
+        raise AssertionError("rules were re-extracted at question time")
+
+    monkeypatch.setattr(obligations, "extract_clauses", boom)
+    obs = obligations.extract_obligations(Store(built_index))
+    assert any(o.clause == "三(一)1" and o.number == 30 for o in obs)
 
 
-@pytest.mark.parametrize("bad,expected", [
-    ({"quote": "學校領導每人每學期校內聽課不少于40節", "values": {"per_semester": 40}}, "quote not found"),
-    ({"quote": "学校领导每人每学期校内听课不少于30节"}, "quote not found"),  # simplified ≠ original script
-    ({"clause": "三(一)9"}, "clause 三(一)9 not found"),
-    ({"doc_id": "999_missing"}, "not in the index"),
-    ({"region": "随州市"}, "region 随州市"),
-])
-def test_a_broken_binding_is_reported(store, bad, expected):
-    good = next(r for r in default_rules() if r.id == "observation.leader")
-    broken = Rule(**{**good.model_dump(), **bad})
-    problems = check_rules(store, [good, broken])
-    assert len(problems) == 1 and expected in problems[0] and problems[0].startswith("observation.leader")
+def test_unchanged_documents_keep_their_rules_and_a_failing_document_is_recorded(store, tmp_path, monkeypatch):
+    import ingest.rules as rules
+
+    docs = {d: {"content_hash": "h-" + d} for d in store.docs}
+    clauses = {d: [dict(c.__dict__) for c in store.clauses_of(d)] for d in store.docs}
+    first = tmp_path / "gen1"
+    first.mkdir()
+    counts = write_rules(first, docs, clauses)
+    assert sum(counts.values()) > 30
+    changed = sorted(docs)[0]
+    docs2 = dict(docs, **{changed: {"content_hash": "new"}})
+    calls = []
+
+    def only_changed(cs):
+        cs = list(cs)
+        calls.append(cs[0].doc_id)
+        raise ValueError("extractor bug")
+
+    monkeypatch.setattr(rules, "extract_clauses", only_changed)
+    second = tmp_path / "gen2"
+    second.mkdir()
+    counts2 = write_rules(second, docs2, clauses, previous=first)
+    assert calls == [changed]  # the others were reused, not re-extracted
+    assert counts2[changed] == 0 and all(counts2[d] == counts[d] for d in docs if d != changed)
+    data = json.loads((second / RULES_FILE).read_text(encoding="utf-8"))
+    assert "extractor bug" in data["docs"][changed]["error"]
 
 
-def _write(tmp_path, body: str):
-    (tmp_path / "x.yaml").write_text(
-        "doc_id: 000_824e62257c2156a1\nregion: 清远市\nrules:\n" + body, encoding="utf-8")
-    return tmp_path
-
-
-RULE = ("  - id: {id}\n    tool: {tool}\n    key: k{id}\n    clause: 三(一)1\n    quote: {quote}\n"
-        "    label: x\n    values: {{per_semester: {n}}}\n")
-
-
-@pytest.mark.parametrize("body,message", [
-    (RULE.format(id="a", tool="observation_quota", quote="學校領導每人每學期校內聽課不少于30節", n=35), "not written in its quote"),
-    (RULE.format(id="a", tool="no_such_tool", quote="學校領導每人每學期校內聽課不少于30節", n=30), "unknown tool"),
-    (RULE.format(id="a", tool="observation_quota", quote="學校領導每人每學期校內聽課不少于30節", n=30) * 2, "duplicate rule ids"),
-    ("  - not a mapping\n", "not a mapping"),
-])
-def test_loading_rejects_malformed_rules(tmp_path, body, message):
-    with pytest.raises(ValueError, match=message):
-        load_rules(_write(tmp_path, body))
-
-
-def test_a_valid_rule_file_loads(tmp_path):
-    rules = load_rules(_write(tmp_path, RULE.format(
-        id="a", tool="observation_quota", quote="學校領導每人每學期校內聽課不少于30節", n=30)))
-    assert [(r.id, r.doc_id, r.region, r.value("per_semester")) for r in rules] == [
-        ("a", "000_824e62257c2156a1", "清远市", 30)]
-
-
-def test_every_shipped_rule_is_also_found_by_the_extractor(store):
-    """The YAML rules only pin what extraction already reads from the clause (same clause, same numbers)."""
-    import re
-
+def test_an_index_without_rules_json_still_gets_rules(index_copy):
     from assistant.obligations import extract_obligations
+    from assistant.store import Store
 
-    found: dict[tuple[str, str], set[float]] = {}
-    for o in extract_obligations(store):
-        period = re.findall(r"\d+(?:\.\d+)?", o.period or "")  # 每5年 → 5
-        found.setdefault((o.doc_id, o.clause), set()).update(
-            {o.number} | ({o.value_max} if o.value_max is not None else set()) | {float(p) for p in period})
-    for r in default_rules():
-        values = {v for k, v in r.values.items() if k != "deadline_year"}
-        missing = values - found.get((r.doc_id, r.clause), set())
-        assert not missing, (r.id, missing)
+    store = Store(index_copy)
+    (store.generation / RULES_FILE).unlink()
+    assert read_rules(store.generation) is None
+    assert any(o.clause == "三(二)4" for o in extract_obligations(Store(index_copy)))
+
+
+def test_ingest_does_not_import_the_assistant():
+    code = ("import sys, ingest.index, ingest.rules, ingest.__main__; "
+            "print([m for m in sys.modules if m == 'assistant' or m.startswith('assistant.')])")
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "[]"
+
+
+@pytest.mark.parametrize("path", sorted((ROOT / "ingest" / "rules").glob("*.py")), ids=lambda p: p.name)
+def test_rule_modules_stay_small(path):
+    assert len(path.read_text(encoding="utf-8").splitlines()) <= 400

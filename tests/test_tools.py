@@ -1,7 +1,9 @@
-"""Calculators: boundary values, missing slots, bad inputs, real citations, LangChain wrappers."""
+"""The calculator and the eligibility engine over extracted rules: boundary values, missing slots,
+bad inputs, region routing, real citations, LangChain wrappers."""
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 
@@ -35,50 +37,46 @@ def run(tools, store, name, **args) -> ToolResult:
     return r
 
 
-# ---- research_quota ------------------------------------------------------------
+# ---- per-period quantity × periods: 课题 (every 5 years, by rank) ------------------------------
 
-RANKS = [  # (input, rank it counts as, level the clause sets)
-    ("中学一级以下", "中学一级以下", "校级或以上"), ("中学二级", "中学一级以下", "校级或以上"),
-    ("中学三级", "中学一级以下", "校级或以上"), ("小学二级", "中学一级以下", "校级或以上"),
-    ("二级教师", "中学一级以下", "校级或以上"), ("中学一级", "中学一级", "校级或以上"),
-    ("小学一级", "中学一级", "校级或以上"), ("一级教师", "中学一级", "校级或以上"),
-    ("中学高级", "中学高级", "县级或以上"), ("小学高级", "中学高级", "县级或以上"),
-    ("高级教师", "中学高级", "县级或以上"), ("中學高級教師", "中学高级", "县级或以上"),
+RANKS = [  # (input, the rank whose rule applies, the level that rule sets)
+    ("中学一级以下", "中學一級以下", "校級"), ("中学二级", "中學一級以下", "校級"), ("中学三级", "中學一級以下", "校級"),
+    ("小学二级", "中學一級以下", "校級"), ("二级教师", "中學一級以下", "校級"), ("中学一级", "中學一級教師", "校級"),
+    ("小学一级", "中學一級教師", "校級"), ("一级教师", "中學一級教師", "校級"), ("中学高级", "中學高級", "縣級"),
+    ("小学高级", "中學高級", "縣級"), ("高级教师", "中學高級", "縣級"), ("中學高級教師", "中學高級", "縣級"),
 ]
 
 
 @pytest.mark.parametrize("years,count", [(5, 1), (10, 2), (7, 1), (3, 0), (4.99, 0), (15, 3)])
-@pytest.mark.parametrize("rank,rank_as,level", RANKS)
-def test_research_quota_per_rank_and_span(tools, store, rank, rank_as, level, years, count):
-    r = run(tools, store, "research_quota", rank=rank, years=years)
+@pytest.mark.parametrize("rank,subject,level", RANKS)
+def test_research_projects_per_rank_and_span(tools, store, rank, subject, level, years, count):
+    r = run(tools, store, "calculate", topic="课题研究", rank=rank, years=years)
     assert r.ok and r.value == count and r.unit == "项"
-    assert r.conditions["rank_as"] == rank_as and r.conditions["level"] == level
-    assert r.conditions["full_periods"] == count
     assert [c.clause for c in r.citations] == ["三(二)4"]
-    assert level in r.explanation
+    quote = r.citations[0].quote
+    assert subject in quote and level in quote and "每5年" in quote
     if years == 7:
         assert "完整" in r.explanation and "余下2年" in r.explanation
-    if count == 0:
-        assert "不足一个完整的5年周期" in r.explanation
 
 
-def test_research_quota_explanation_reads_naturally(tools, store):
-    r = run(tools, store, "research_quota", rank="中学一级", years=10)
-    assert r.explanation == "中学一级教师每5年须主持或参与1项校级或以上课题研究，10年共2项。"
+def test_research_explanation_reads_naturally(tools, store):
+    r = run(tools, store, "calculate", topic="课题", rank="中学一级", years=10)
+    assert r.explanation == ("清远市《清远市基础教育教学质量提升计划》三(二)4：中学一级教师,每5年必须主持(或参与)"
+                             "1项校级或以上课题研究；10年，含2个完整的5年周期，共2项。")
     assert r.citations[0].quote == "中學一級教師,每5年必須主持(或參與)1項校級或以上課題研究"
-    assert "参照中学" in run(tools, store, "research_quota", rank="小学高级").explanation
+    assert "小学高级教师按中学高级计" in run(tools, store, "calculate", topic="课题", rank="小学高级").explanation
 
 
-def test_research_quota_without_rank_lists_every_rank(tools, store):
-    r = run(tools, store, "research_quota", rank=None, years=10)
-    assert not r.ok and r.value is None
-    assert [(o["key"], o["value"]) for o in r.options] == [("中学一级以下", 2), ("中学一级", 2), ("中学高级", 2)]
-    assert "请问" in r.explanation
+def test_without_a_rank_every_rank_is_listed(tools, store):
+    r = run(tools, store, "calculate", topic="课题研究", years=10)
+    assert not r.ok and r.value is None and "请问" in r.explanation
+    assert [o["value"] for o in r.options] == [2, 2, 2]
+    assert [o["clause"] for o in r.options] == ["三(二)4"] * 3
     assert_cited(store, r)
 
 
-def test_research_quota_for_an_uncovered_rank_says_so(tools, store):
-    r = run(tools, store, "research_quota", rank="正高级")
+def test_an_uncovered_rank_is_said_so(tools, store):
+    r = run(tools, store, "calculate", topic="课题研究", rank="正高级")
     assert not r.ok and "未规定正高级" in r.explanation and len(r.options) == 3
 
 
@@ -91,52 +89,51 @@ def test_research_quota_for_an_uncovered_rank_says_so(tools, store):
     ({"rank": "中学一级", "years": float("nan")}, "有限"),
     ({"rank": "教授"}, "未知的教师职级"),
     ({"rank": "特级"}, "未知的教师职级"),
+    ({"topic": " "}, "请给出要计算的事项"),
+    ({"region": "北京市"}, "未知地区"),
 ])
-def test_research_quota_rejects_bad_input(tools, args, message):
+def test_bad_input_is_one_chinese_line(tools, args, message):
     with pytest.raises(ToolInputError, match=message):
-        tools.research_quota(**args)
+        tools.calculate(**{"topic": "课题", **args})
 
 
 def test_numeric_strings_are_accepted(tools, store):
-    assert run(tools, store, "research_quota", rank="中学一级", years="10").value == 2
+    assert run(tools, store, "calculate", topic="课题", rank="中学一级", years="10").value == 2
 
 
-# ---- observation_quota ------------------------------------------------------------
+# ---- 听课: per semester, by role; a started semester counts ---------------------------------------
 
-@pytest.mark.parametrize("role,args,value,counted", [
-    ("学校领导", {"semesters": 1}, 30, 1),
-    ("学校领导", {"semesters": 1.5}, 60, 2),
-    ("学校领导", {"semesters": 2}, 60, 2),
-    ("学校领导", {"school_years": 1}, 60, 2),
-    ("学校领导", {"school_years": 1, "semesters": 1}, 90, 3),
-    ("学校领导", {"semesters": 1, "people": 3}, 90, 1),
-    ("学校领导", {}, 30, 1),
-    ("校长", {"semesters": 1}, 30, 1),
-    ("學校領導", {"semesters": 1}, 30, 1),
-    ("分管教学教研工作的处室干部", {"semesters": 1}, 25, 1),
-    ("分管教学教研工作的处室干部", {"semesters": 1.5}, 50, 2),
-    ("教务主任", {"school_years": 0.5}, 25, 1),
+@pytest.mark.parametrize("role,args,value", [
+    ("学校领导", {"semesters": 1}, 30),
+    ("学校领导", {"semesters": 1.5}, 60),
+    ("学校领导", {"semesters": 2}, 60),
+    ("学校领导", {"school_years": 1}, 60),
+    ("学校领导", {"school_years": 1, "semesters": 1}, 90),
+    ("学校领导", {"semesters": 1, "people": 3}, 90),
+    ("学校领导", {}, 30),
+    ("校长", {"semesters": 1}, 30),
+    ("學校領導", {"semesters": 1}, 30),
+    ("分管教学教研工作的处室干部", {"semesters": 1}, 25),
+    ("分管教学教研工作的处室干部", {"semesters": 1.5}, 50),
+    ("教务主任", {"school_years": 0.5}, 25),
 ])
-def test_observation_quota(tools, store, role, args, value, counted):
-    r = run(tools, store, "observation_quota", role=role, **args)
+def test_observation(tools, store, role, args, value):
+    r = run(tools, store, "calculate", topic="听课", role=role, **args)
     assert r.ok and r.value == value and r.unit == "节"
-    assert r.conditions["counted_semesters"] == counted
     assert [c.clause for c in r.citations] == ["三(一)1"]
     if args.get("semesters") == 1.5:
-        assert "按2个学期计" in r.explanation and "不足一学期按一学期计" in r.explanation
-    if not args:
-        assert "按1个学期计" in r.explanation
+        assert "按2个学期计" in r.explanation and "不足一个周期按一个计" in r.explanation
 
 
 def test_observation_quote_is_the_traditional_original(tools, store):
-    r = run(tools, store, "observation_quota", role="学校领导", semesters=1)
+    r = run(tools, store, "calculate", topic="听课", role="学校领导", semesters=1)
     assert r.citations[0].quote == "學校領導每人每學期校內聽課不少于30節"
 
 
 def test_observation_without_role_lists_both(tools, store):
-    r = run(tools, store, "observation_quota", role=None, semesters=2)
-    assert not r.ok
-    assert [(o["key"], o["value"]) for o in r.options] == [("学校领导", 60), ("分管教学教研工作的处室干部", 50)]
+    r = run(tools, store, "calculate", topic="听课", semesters=2)
+    assert not r.ok and [o["value"] for o in r.options] == [60, 50]
+    assert "学校领导" in r.explanation and "处室干部" in r.explanation
 
 
 @pytest.mark.parametrize("args,message", [
@@ -146,60 +143,54 @@ def test_observation_without_role_lists_both(tools, store):
     ({"semesters": 1, "people": 0}, "人数"),
     ({"semesters": 1, "people": 1.5}, "整数"),
     ({"semesters": 10 ** 6}, "超出合理范围"),
-    ({"semesters": 1, "role": "保安"}, "未知的岗位"),
 ])
 def test_observation_rejects_bad_input(tools, args, message):
-    args = {"role": "学校领导", **args}
     with pytest.raises(ToolInputError, match=message):
-        tools.observation_quota(**args)
+        tools.calculate(**{"topic": "听课", "role": "学校领导", **args})
 
 
-# ---- budget_floors ------------------------------------------------------------
-
-def test_budget_floors_qingyuan(tools, store):
-    r = run(tools, store, "budget_floors", region="清远市", public_funds=1_000_000)
-    assert r.ok and r.unit == "元"
-    assert [(x["item"], x["percent"], x["amount"]) for x in r.value] == [
-        ("教师培训费", 5, 50000), ("仪器设备、教学办公用品、图书资料购置", 10, 100000), ("教学业务费", 35, 350000)]
-    assert {c.clause for c in r.citations} == {"四(三)"} and len(r.citations) == 3
-    for text in ("5万元", "10万元", "35万元"):
-        assert text in r.explanation
+def test_a_role_no_rule_names_gets_the_options(tools, store):
+    r = run(tools, store, "calculate", topic="听课", role="保安")
+    assert not r.ok and "未规定保安" in r.explanation and len(r.options) == 2
 
 
-def test_budget_floors_suizhou(tools, store):
-    r = run(tools, store, "budget_floors", region="随州", public_funds=1_000_000, wage_total=20_000_000)
-    assert [(x["item"], x["percent"], x["amount"]) for x in r.value] == [
-        ("教师继续培训经费（财政）", 1.5, 300000), ("教师培训经费（学校）", 5, 50000)]
-    assert "30万元" in r.explanation and "5万元" in r.explanation
-    assert {c.clause for c in r.citations} == {"六(二)"}
+# ---- shares of a base: 经费 (money), 教研员 (a head count, rounded up) -------------------------------
+
+def test_budget_shares_qingyuan(tools, store):
+    for topic, amount, text in (("教师培训费", 50000, "5万元"), ("仪器设备、图书资料购置", 100000, "10万元"),
+                                ("教学业务费", 350000, "35万元")):
+        r = run(tools, store, "calculate", topic=topic, region="清远市", base=1_000_000, base_of="年度公用经费预算总额")
+        assert r.ok and (r.value, r.unit) == (amount, "元") and text in r.explanation, (topic, r.explanation)
+        assert [c.clause for c in r.citations] == ["四(三)"]
 
 
-def test_budget_floors_all_regions_and_missing_bases(tools, store):
-    r = run(tools, store, "budget_floors", public_funds=200_000)
-    assert {x["region"] for x in r.value} == {"清远市", "随州市"}
-    wage_row = next(x for x in r.value if x["base"] == "wage_total")
-    assert wage_row["amount"] is None and "未给出教师工资总额" in r.explanation
-    assert {c.region for c in r.citations} == {"清远市", "随州市"}
-    r = run(tools, store, "budget_floors", region="清遠市")
-    assert all(x["amount"] is None for x in r.value) and "5%" in r.explanation
+def test_budget_shares_suizhou(tools, store):
+    r = run(tools, store, "calculate", topic="教师继续培训经费", region="随州", base=20_000_000, base_of="教师工资总额")
+    assert r.ok and r.value == 300000 and "30万元" in r.explanation and r.citations[0].clause == "六(二)"
+    assert "财政部门" in r.citations[0].quote
+    r = run(tools, store, "calculate", topic="教师培训经费", region="随州市", base=600_000, base_of="年度公用经费预算总额")
+    assert r.ok and r.value == 30000 and "幼儿园" in r.citations[0].quote
 
 
-def test_budget_floors_for_a_region_without_floors(tools, store):
-    r = run(tools, store, "budget_floors", region="成都市", public_funds=1e6)
-    assert not r.ok and "没有规定经费比例" in r.explanation
-    assert [o["key"] for o in r.options] == ["清远市", "随州市"]
+def test_a_region_without_such_a_share_says_so(tools, store):
+    r = run(tools, store, "calculate", topic="教师培训经费", region="成都市", base=1e6, base_of="年度公用经费预算总额")
+    assert not r.ok and not r.citations and "成都市没有" in r.explanation
+    assert {o["key"] for o in r.options} == {"清远市", "随州市"}
 
 
-@pytest.mark.parametrize("args,message", [
-    ({"public_funds": 10 ** 12}, "超出合理范围"),
-    ({"wage_total": 10 ** 12}, "超出合理范围"),
-    ({"public_funds": -5}, "必须大于0"),
-    ({"public_funds": 0}, "必须大于0"),
-    ({"region": "北京市"}, "未知地区"),
-])
-def test_budget_floors_rejects_bad_input(tools, args, message):
+@pytest.mark.parametrize("teachers,value", [(1200, 6), (1000, 5), (1001, 6), (1, 1), (199, 1), (201, 2)])
+def test_research_staff_rounds_up(tools, store, teachers, value):
+    r = run(tools, store, "calculate", topic="教研员", base=teachers, base_of="教师总数")
+    assert r.ok and r.value == value and r.unit == "名"
+    assert [c.clause for c in r.citations] == ["三(五)1"] and "5‰" in r.citations[0].quote
+    if teachers * 5 % 1000:
+        assert "不足1按1计" in r.explanation
+
+
+@pytest.mark.parametrize("base,message", [(0, "必须大于0"), (-3, "必须大于0"), (10 ** 12, "超出")])
+def test_shares_reject_bad_bases(tools, base, message):
     with pytest.raises(ToolInputError, match=message):
-        tools.budget_floors(**args)
+        tools.calculate("教研员", base=base, base_of="教师总数")
 
 
 @pytest.mark.parametrize("yuan,text", [
@@ -210,158 +201,72 @@ def test_fmt_money(yuan, text):
     assert fmt_money(yuan) == text
 
 
-# ---- research_staff, studio, priority, meetings, extra rules ---------------------
+# ---- per unit, every N years, a list of items ------------------------------------------------
 
-@pytest.mark.parametrize("teachers,value", [(1200, 6), (1000, 5), (1001, 6), (1, 1), (199, 1), (201, 2)])
-def test_research_staff_rounds_up(tools, store, teachers, value):
-    r = run(tools, store, "research_staff", teachers=teachers)
-    assert r.ok and r.value == value and r.unit == "名"
-    assert [c.clause for c in r.citations] == ["三(五)1"] and "5‰" in r.citations[0].quote
-    if teachers * 5 % 1000:
-        assert "不足1名按1名计" in r.explanation
+@pytest.mark.parametrize("schools,value", [(1, 3), (4, 12)])
+def test_per_school_quantities(tools, store, schools, value):
+    r = run(tools, store, "calculate", topic="指导专家", units=schools)
+    assert r.ok and r.value == value and r.citations[0].clause == "三(五)"
 
 
-@pytest.mark.parametrize("teachers,message", [(0, "必须大于0"), (-3, "必须大于0"), (2.5, "整数"), (10 ** 9, "超出")])
-def test_research_staff_rejects_bad_input(tools, teachers, message):
-    with pytest.raises(ToolInputError, match=message):
-        tools.research_staff(teachers)
+def test_one_sentence_with_several_items_gives_all_of_them(tools, store):
+    r = run(tools, store, "calculate", topic="名校长和名师", region="成都市", units=3)
+    assert r.ok and r.value == {"市级名校长": 3, "名师": 6}
+    r = run(tools, store, "calculate", topic="名师", region="成都市", units=4, unit="名")
+    assert r.ok and r.value == 8
 
+
+def test_next_review_year(tools, store):
+    r = run(tools, store, "calculate", topic="重新核定编制总量", since_year=2021)
+    assert r.ok and r.value == 2024 and r.citations[0].clause == "四(二)"
+    with pytest.raises(ToolInputError):
+        tools.calculate("编制", since_year=1800)
+
+
+def test_meetings(tools, store):
+    r = run(tools, store, "calculate", topic="家长会", unit="次")
+    assert r.ok and r.value == 1 and "每學期至少召開一次家長會" in r.citations[0].quote
+    r = run(tools, store, "calculate", topic="学生座谈会", unit="次", school_years=1)
+    assert r.ok and r.value == 12 and r.conditions["period"] == "每月"
+
+
+# ---- the eligibility engine -------------------------------------------------------------------
 
 @pytest.mark.parametrize("classes,required", [(1, False), (29, False), (30, True), (31, True)])
-def test_studio_required(tools, store, classes, required):
-    r = run(tools, store, "studio_required", classes=classes)
-    assert r.ok and r.value is required and r.conditions["deadline"] == "2021年底"
-    assert [c.clause for c in r.citations] == ["三(二)6"]
-    assert ("原则上应建立" in r.explanation) is required
-
-
-@pytest.mark.parametrize("classes", [0, -1, 30.5, 10 ** 6])
-def test_studio_rejects_bad_input(tools, classes):
-    with pytest.raises(ToolInputError):
-        tools.studio_required(classes)
+def test_studio_threshold(tools, store, classes, required):
+    r = run(tools, store, "check_eligibility", topic="名师工作室", value=classes, unit="个班")
+    assert r.ok and r.value is required and [c.clause for c in r.citations] == ["三(二)6"]
+    assert ("不属于" in r.explanation) is not required
 
 
 @pytest.mark.parametrize("years,priority", [(0, False), (2, False), (2.9, False), (3, True), (3.5, True), (10, True)])
 def test_experimental_school_priority(tools, store, years, priority):
-    r = run(tools, store, "experimental_school_priority", years=years)
+    r = run(tools, store, "check_eligibility", topic="名校长名师培养对象遴选优先", value=years, unit="年")
     assert r.ok and r.value is priority
     assert [(c.region, c.clause) for c in r.citations] == [("成都市", "四(三)")]
-    assert ("予以优先考虑" in r.explanation) is priority
 
 
-def test_experimental_school_priority_rejects_negative_years(tools):
-    with pytest.raises(ToolInputError, match="不小于0"):
-        tools.experimental_school_priority(-1)
+def test_eligibility_by_rank(tools, store):
+    r = run(tools, store, "check_eligibility", topic="主持课题", region="清远市", rank="中学二级")
+    assert r.ok and r.value is True and "中学一级以下" in r.explanation
+    with pytest.raises(ToolInputError, match="数值"):
+        tools.check_eligibility("名师工作室", value=-1, unit="个班")
 
 
-@pytest.mark.parametrize("kind,key,unit", [
-    ("家长会", "家长会", "次/学期"), ("學生座談會", "学生座谈会", "次/月"), ("联席会", "科任教师联席会", "次/月")])
-def test_meeting_frequency(tools, store, kind, key, unit):
-    r = run(tools, store, "meeting_frequency", kind=kind)
-    assert r.ok and r.value == 1 and r.unit == unit and r.conditions["kind_as"] == key
-    assert [c.clause for c in r.citations] == ["三(一)2"]
+# ---- regions: never another city's rule -----------------------------------------------------------
 
-
-def test_meeting_frequency_without_kind_lists_all(tools, store):
-    r = run(tools, store, "meeting_frequency")
-    assert not r.ok and [o["key"] for o in r.options] == ["家长会", "学生座谈会", "科任教师联席会"]
-    with pytest.raises(ToolInputError, match="未知的会议类型"):
-        tools.meeting_frequency("运动会")
-
-
-@pytest.mark.parametrize("name,args,value", [
-    ("expert_count", {"schools": 1}, 3), ("expert_count", {"schools": 4}, 12),
-    ("mentor_count", {"schools": 1}, {"市级名校长": 1, "名师": 2}),
-    ("mentor_count", {"schools": 3}, {"市级名校长": 3, "名师": 6}),
-    ("staffing_review_year", {"last_year": 2021}, 2024),
-])
-def test_extra_rules(tools, store, name, args, value):
-    assert run(tools, store, name, **args).value == value
-
-
-@pytest.mark.parametrize("name,args", [
-    ("expert_count", {"schools": 0}), ("mentor_count", {"schools": -2}),
-    ("staffing_review_year", {"last_year": 1800}), ("staffing_review_year", {"last_year": 2021.5}),
-])
-def test_extra_rules_reject_bad_input(tools, name, args):
-    with pytest.raises(ToolInputError):
-        getattr(tools, name)(**args)
-
-
-# ---- citations come from the index -------------------------------------------------
-
-def test_a_rule_whose_clause_is_not_indexed_gives_an_uncited_refusal(store):
-    from assistant.rules import Rule, default_rules
-
-    rules = [Rule(**{**r.model_dump(), "clause": "九(九)"}) if r.tool == "research_staff" else r
-             for r in default_rules()]
-    r = PolicyTools(store, rules).research_staff(100)
-    assert not r.ok and not r.citations and "未收录" in r.explanation
-
-
-# ---- LangChain ------------------------------------------------------------------
-
-def test_langchain_tools(tools):
-    lc = tools.as_langchain_tools()
-    assert [t.name for t in lc] == list(PolicyTools.TOOL_NAMES)
-    for t in lc:
-        assert len(t.description) > 40 and "Args" not in t.description
-        for field, spec in t.args.items():
-            assert spec.get("description"), (t.name, field)
-    by = {t.name: t for t in lc}
-    out = by["research_quota"].invoke({"rank": "中学高级", "years": 10})
-    assert out == tools.research_quota("中学高级", 10).to_dict()
-    assert out["value"] == 2 and out["citations"][0]["clause"] == "三(二)4"
-    json.dumps(out, ensure_ascii=False)
-    out = by["budget_floors"].invoke({"region": "随州市", "wage_total": 1e7})
-    assert out["ok"] and out["value"][0]["amount"] == 150000
-    err = by["research_staff"].invoke({"teachers": 0})
-    assert err == {"name": "research_staff", "ok": False, "error": "教师总数必须大于0，收到：0"}
-
-
-# ---- the generic calculator over extracted rules ---------------------------------------
-
-def test_rule_quota_answers_from_the_regions_extracted_rules(tools, store):
-    r = run(tools, store, "rule_quota", topic="听课", region="清远市", role="学校领导", semesters=3)
-    assert r.ok and r.value == 90 and r.unit == "节"
-    assert [c.clause for c in r.citations] == ["三(一)1"] and "30" in r.citations[0].quote
-    r = run(tools, store, "rule_quota", topic="课题", region="清远", rank="中学一级", years=10)
-    assert r.ok and r.value == 2 and r.citations[0].clause == "三(二)4"
-    assert "中學一級教師" in r.citations[0].quote
-
-
-def test_rule_quota_without_a_role_lists_the_options(tools, store):
-    r = run(tools, store, "rule_quota", topic="听课", region="清远市", semesters=2)
-    assert not r.ok and {o["value"] for o in r.options} == {60, 50} and r.citations
-
-
-def test_rule_quota_never_answers_from_another_region(tools, store):
-    r = run(tools, store, "rule_quota", topic="听课", region="随州市", role="学校领导")
+def test_a_region_without_the_rule_says_so_and_names_who_has_it(tools, store):
+    r = run(tools, store, "calculate", topic="听课", region="随州市", role="学校领导")
     assert not r.ok and not r.citations
     assert "随州市没有" in r.explanation and "清远市" in r.explanation
     assert [o["key"] for o in r.options] == ["清远市"]
-    with pytest.raises(ToolInputError, match="未知地区"):
-        tools.rule_quota("听课", region="北京市")
+    r = run(tools, store, "calculate", topic="课题研究", region="随州市", rank="中学一级", years=5)
+    assert not r.ok and not r.citations and [o["key"] for o in r.options] == ["清远市"]
 
 
-def test_rule_quota_description_has_no_numbers(tools):
-    lc = {t.name: t for t in tools.as_langchain_tools()}
-    assert not any(ch.isdigit() for ch in lc["rule_quota"].description)
-
-
-@pytest.mark.parametrize("question,tool,args", [
-    ("随州市学校领导每学期听课多少节？", "rule_quota", {"topic": "听课", "region": "随州市", "unit": "节", "role": "学校领导"}),
-    ("成都市实验校班主任每学期要开几次家长会？", "rule_quota", {"topic": "家长会", "region": "成都市", "unit": "次"}),
-    ("清远市学校领导每学期听课多少节？", "observation_quota", {"role": "学校领导"}),
-    ("每学期至少开几次家长会？", "meeting_frequency", {"kind": "家长会"}),
-])
-def test_routing_by_region(store, question, tool, args):
-    from assistant.query import parse
-    from assistant.route import route
-
-    r = route(parse(question, store.regions))
-    assert r is not None and r.tool == tool
-    assert args.items() <= r.args.items(), r.args
+def test_nothing_anywhere_is_not_answered(tools, store):
+    r = run(tools, store, "calculate", topic="游泳馆面积", unit="平方米")
+    assert not r.ok and not r.citations and not r.options
 
 
 def test_rule_sum_adds_the_amounts_one_sentence_lists(tools, store):
@@ -371,17 +276,24 @@ def test_rule_sum_adds_the_amounts_one_sentence_lists(tools, store):
     assert not run(tools, store, "rule_sum", question="家长会合计多少", region="成都市").ok
 
 
-def test_tool_descriptions_take_their_numbers_from_the_rule_data(tools):
-    import re
+# ---- routing -----------------------------------------------------------------------------
 
-    from assistant.rules import default_rules
+@pytest.mark.parametrize("question,tool,args", [
+    ("随州市学校领导每学期听课多少节？", "calculate", {"region": "随州市", "unit": "节", "role": "学校领导"}),
+    ("学校领导一学年要听多少节课？", "calculate", {"role": "学校领导", "school_years": 1, "unit": "节"}),
+    ("我是中学一级教师，5年内要参加几项课题研究？", "calculate", {"rank": "中学一级", "years": 5, "unit": "项"}),
+    ("一个县教师总数1200人，按规定应配多少名教研员？", "calculate", {"base": 1200, "base_of": "教师总数"}),
+    ("随州某县2021年核定了编制总量，下一次重新核定应在哪一年？", "calculate", {"since_year": 2021}),
+    ("我们学校30个班，要不要建名师工作室？", "check_eligibility", {"value": 30, "unit": "个班"}),
+    ("清远市财政每年划拨的三项经费合计多少？", "rule_sum", {"region": "清远市"}),
+])
+def test_routing_by_form_and_slots(store, question, tool, args):
+    from assistant.query import parse
+    from assistant.route import route
 
-    for name in PolicyTools.TOOL_NAMES:
-        summary = getattr(PolicyTools, name).__doc__.split("Args:")[0]
-        assert not re.search(r"\d", summary), name  # no number lives in a docstring
-    by = {t.name: t.description for t in tools.as_langchain_tools()}
-    for r in default_rules():
-        assert r.label in by[r.tool]  # …they come from the rules
+    r = route(parse(question, store.regions))
+    assert r is not None and r.tool == tool
+    assert args.items() <= r.args.items(), r.args
 
 
 def test_routing_takes_a_region_scope(store):
@@ -389,6 +301,38 @@ def test_routing_takes_a_region_scope(store):
     from assistant.route import route
 
     q = parse("学校领导每学期听课多少节？", store.regions)
-    assert route(q).tool == "observation_quota"  # no region: the seed tool, which names its region
-    r = route(q, ["随州市"])
-    assert r.tool == "rule_quota" and r.args["region"] == "随州市"
+    assert route(q).args.get("region") is None
+    assert route(q, ["随州市"]).args["region"] == "随州市"
+    assert route(parse("清远市教研员配备比例是多少？", store.regions)) is None  # a fact: search answers it
+
+
+# ---- LangChain ------------------------------------------------------------------------------
+
+def test_langchain_tools_are_the_same_engine(tools):
+    lc = tools.as_langchain_tools()
+    assert [t.name for t in lc] == list(PolicyTools.TOOL_NAMES)
+    for t in lc:
+        assert len(t.description) > 40 and "Args" not in t.description
+        for field, spec in t.args.items():
+            assert spec.get("description"), (t.name, field)
+    by = {t.name: t for t in lc}
+    out = by["calculate"].invoke({"topic": "课题", "rank": "中学高级", "years": 10})
+    assert out == tools.calculate("课题", rank="中学高级", years=10).to_dict()
+    assert out["value"] == 2 and out["citations"][0]["clause"] == "三(二)4"
+    out = by["calculate"].invoke({"topic": "教师继续培训经费", "region": "随州市", "base": 1e7, "base_of": "教师工资总额"})
+    assert out["ok"] and out["value"] == 150000
+    err = by["calculate"].invoke({"topic": "教研员", "base": 0})
+    assert err == {"name": "calculate", "ok": False, "error": "基数必须大于0，收到：0"}
+
+
+def test_no_number_lives_in_a_docstring_descriptions_come_from_the_rules(tools, store):
+    from assistant.calc import describe
+    from assistant.obligations import extract_obligations
+
+    for name in PolicyTools.TOOL_NAMES:
+        assert not re.search(r"\d", getattr(PolicyTools, name).__doc__), name
+    by = {t.name: t.description for t in tools.as_langchain_tools()}
+    research = next(o for o in extract_obligations(store) if o.clause == "三(二)4")
+    assert describe(research) in by["calculate"]
+    studio = next(o for o in extract_obligations(store) if o.clause == "三(二)6")
+    assert describe(studio) in by["check_eligibility"]

@@ -27,9 +27,8 @@ BUREAU_EXAMPLES = [
 INDEX_WAIT_S = 900  # a question asked while the index builds waits this long for it
 # Follow-ups worth suggesting after a calculator's answer; each is tried before it is shown.
 FOLLOW_UPS = {
-    "observation_quota": ["那一学年呢？", "分管教学教研工作的处室干部呢？"],
-    "research_quota": ["那中学高级呢？", "10年内呢？"],
-    "studio_required": ["20个班呢？"],
+    "calculate": ["那一学年呢？", "那中学高级呢？", "10年内呢？"],
+    "check_eligibility": ["20个班呢？"],
 }
 MAX_SUGGESTIONS = 2
 MAX_PROBES = 4

@@ -16,18 +16,7 @@ import re
 from typing import Any
 from urllib.parse import quote
 
-TOOL_LABELS = {
-    "research_quota": "课题研究数量",
-    "observation_quota": "听课节数",
-    "budget_floors": "经费下限",
-    "research_staff": "教研员配备",
-    "studio_required": "名师工作室",
-    "experimental_school_priority": "实验校",
-    "meeting_frequency": "会议频次",
-    "expert_count": "专家人数",
-    "mentor_count": "导师人数",
-    "staffing_review_year": "编制核定",
-}
+TOOL_LABELS = {"calculate": "政策计算", "check_eligibility": "适用判断", "rule_sum": "金额合计"}
 # Inputs and conditions of the calculators, in words a teacher uses. Keys not listed here are internal
 # (intermediate values) and are not shown.
 ARG_LABELS = {
@@ -38,6 +27,9 @@ ARG_LABELS = {
     "per_mille": "配备比例（‰）", "classes": "班级数", "min_classes": "至少班级数", "deadline": "期限",
     "min_years": "至少年数", "kind": "会议类型", "kind_as": "按会议类型", "period": "周期",
     "at_least": "至少", "schools": "学校数", "per_school": "每校", "last_year": "上次核定年份",
+    "topic": "事项", "stage": "学段", "units": "单位数", "per_unit": "每单位", "base": "基数", "base_of": "基数是",
+    "base_label": "规定的基数", "rate": "比例", "since_year": "上次年份", "unit": "单位", "value": "数值",
+    "per_period": "每周期数量", "periods": "周期数", "comparator": "要求", "threshold": "门槛",
 }
 
 

@@ -19,6 +19,7 @@ from ingest.types import GENERIC_REGION, Answer, Citation, Hit, ToolCall
 
 from . import compose
 from .compare import NOT_SET, compare, topic_of
+from .conflicts import mark_conflict
 from .query import Query, parse
 from .retrieve import Retriever
 from .route import route
@@ -65,12 +66,7 @@ class Assistant:
         q = self.parse(question, state)
         # A question that repeats a sentence flagged as injected instructions gets told so, not answered from it.
         answer = self.store.injected_answer(question, q.script) or self._answer(q, scope)
-        if self.store.degraded:
-            from dataclasses import replace
-
-            from .store import DEGRADED_NOTE
-
-            answer = replace(answer, note="；".join(x for x in (answer.note, DEGRADED_NOTE) if x))
+        answer = self.store.annotate(answer)  # BM25-only (vector store down), a newer version of a cited clause
         if script and script != answer.script:
             answer = _rescript(answer, script)
         if state is not None:
@@ -221,7 +217,8 @@ class Assistant:
             citations.append(self.store.citation(clause, qs[0]))
         text = compose.frame_fact(citations[: len(quotes)], quotes)
         keep = [compose.display(x) for qs in quotes for x in qs]
-        return Answer(compose.in_script(text, q.script, keep), True, tuple(citations), script=q.script)
+        answer = Answer(compose.in_script(text, q.script, keep), True, tuple(citations), script=q.script)
+        return mark_conflict(answer, q.simplified)  # two current documents of one region that disagree
 
     def _list_answer(self, q: Query, clause) -> Answer | None:
         """A list clause (or an item of one, for a list question) answered whole: the lead-in, then

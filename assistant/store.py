@@ -67,6 +67,10 @@ class Store:
         self.chunk_index = {c.chunk_id: i for i, c in enumerate(self.chunks)}
         self.by_path = {(c.doc_id, c.path): c for c in self.clauses.values()}
         self._chroma = (chroma_host, chroma_port)
+        from ingest import versions
+
+        # Earlier versions of changed files: listed, never searched or cited (see ingest/versions.py).
+        self.superseded: list[dict] = versions.load(gen)
         self._down_since: float | None = None  # when a Chroma server last failed to answer
         self._down_lock = threading.Lock()
 
@@ -284,12 +288,42 @@ class Store:
         return DEGRADED_NOTE if self.degraded else ""
 
     def summary(self) -> list[dict]:
-        return [
+        """Every indexed document, then the versions they superseded (status 已被取代, what changed)."""
+        latest = {v["superseded_by"]: v for v in self.superseded}
+        rows = [
             {"doc_id": d.doc_id, "title": d.meta.title, "region": d.meta.region, "issuer": d.meta.issuer,
              "date": d.meta.date, "doc_number": d.meta.doc_number, "status": d.meta.status,
-             "script": d.meta.script, "clauses": d.clause_count}
+             "script": d.meta.script, "clauses": d.clause_count, "superseded_by": None,
+             "change": latest[d.doc_id]["change"] if d.doc_id in latest else None}
             for d in sorted(self.docs.values(), key=lambda d: d.doc_id)
         ]
+        for v in sorted(self.superseded, key=lambda v: v["doc_id"]):
+            m = v.get("meta", {})
+            rows.append({"doc_id": v["doc_id"], "title": m.get("title", ""), "region": m.get("region", ""),
+                         "issuer": m.get("issuer"), "date": m.get("date"), "doc_number": m.get("doc_number"),
+                         "status": m.get("status"), "script": m.get("script"), "clauses": v.get("clause_count", 0),
+                         "superseded_by": v.get("superseded_by"), "change": v.get("change")})
+        return rows
+
+    # ---- notes every answer carries --------------------------------------------
+    def annotate(self, answer: Answer) -> Answer:
+        """`answer` with the notes a reader must see: vectors unavailable (BM25 only), or a cited
+        clause that the document's newest version changed (the answer quotes the new wording)."""
+        notes = [answer.note] if answer.note else []
+        cited = {(c.doc_id, c.clause) for c in answer.citations}
+        for doc_id in dict.fromkeys(c.doc_id for c in answer.citations):
+            v = next((v for v in reversed(self.superseded) if v.get("superseded_by") == doc_id), None)
+            if v and any((doc_id, p) in cited for p in v.get("changed_paths", ())):
+                title = self.docs[doc_id].meta.title if doc_id in self.docs else doc_id
+                notes.append(f"《{title}》已有新版本（{v['superseded_at'][:10]} 替换旧版本 {v['doc_id']}；{v['change']}），"
+                             "本回答依据新版本")
+        if self.degraded:
+            notes.append(DEGRADED_NOTE)
+        if notes == ([answer.note] if answer.note else []):
+            return answer
+        from dataclasses import replace
+
+        return replace(answer, note="；".join(dict.fromkeys(notes)))
 
 
 DENSE_RETRY = 10.0  # seconds between attempts to reach a Chroma server that failed

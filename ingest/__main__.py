@@ -99,7 +99,13 @@ def print_deletions(settings: Settings) -> None:
 
 
 def print_list(settings: Settings) -> None:
-    docs = _indexed_docs(settings)
+    from . import versions
+    from .index import current_generation
+
+    # Superseded versions are listed after the documents that replaced them (ingest/versions.py).
+    old = versions.load(current_generation(settings.data_dir))
+    newest = {v["superseded_by"]: v for v in old}
+    docs = [dict(d, _newer_than=newest.get(d["doc_id"])) for d in _indexed_docs(settings)] + old
     # New columns go after title: scripts read the first seven and the last (flags) by position.
     cols = ("doc_id", "region", "issuer", "date", "doc_number", "clauses", "title", "level", "flags")
     rows = [(d["doc_id"], d["meta"]["region"], d["meta"].get("issuer") or "-", d["meta"].get("date") or "-",
@@ -113,7 +119,12 @@ def print_list(settings: Settings) -> None:
 def _flags(doc: dict) -> str:
     """What ingest marked on a document, e.g. 疑似指令:一(二)."""
     paths = (doc.get("flags") or {}).get("instruction_clauses") or []
-    return f"疑似指令:{'、'.join(paths)}" if paths else "-"
+    flags = [f"疑似指令:{'、'.join(paths)}"] if paths else []
+    if doc.get("superseded_by"):
+        flags.append(f"已被取代:由{doc['superseded_by']}取代({doc.get('superseded_at', '')[:10]}，{doc.get('change', '')})")
+    elif doc.get("_newer_than"):
+        flags.append(f"新版本:取代{doc['_newer_than']['doc_id']}")
+    return " ".join(flags) or "-"
 
 
 if __name__ == "__main__":

@@ -33,6 +33,7 @@ from .loaders import SUPPORTED, content_hash, doc_id_for, is_document
 from .pipeline import process_file
 from .segment import tokens
 from .validate import has_instruction, navigation_only
+from . import versions as _versions
 
 PREAMBLE = "前言"  # ingest.clauses.PREAMBLE: the text before the first numbered clause
 _PARAGRAPH = re.compile(r"^第\d+段$")  # paths the clause parser gives unnumbered paragraphs
@@ -175,6 +176,7 @@ def ingest(
         old_chunks: dict[str, list[dict]] = {}
         old_spec = old_target = None
         gen = current_generation(data_dir)
+        superseded = _versions.load(gen) if not rebuild else []  # earlier versions of changed files
         if gen and not rebuild:
             try:
                 manifest, docs, clauses, chunks = read_generation(gen)
@@ -262,7 +264,10 @@ def ingest(
             if doc_id in old_docs:
                 change = _describe_change(old_docs[doc_id], old_clauses.get(doc_id, []), d, parsed.clauses)
                 report.replaced.append((doc_id, change))
-                notice(f"{doc_id}：文件已改动，新版本替换了之前索引的版本（{change}）")
+                kept = _versions.supersede(superseded, old_docs[doc_id], old_clauses.get(doc_id, []), change,
+                                           _versions.changed_paths(old_clauses.get(doc_id, []), parsed.clauses))
+                notice(f"{doc_id}：文件已改动，新版本替换了之前索引的版本（{change}）；"
+                       f"旧版本保留为 {kept['doc_id']}，标为“已被取代”，不再用于回答")
             owners.claim(doc_id, h, th, title_key)
             suspicious = [c.path for c in parsed.clauses if has_instruction(c.own_text)]
             if suspicious:
@@ -282,6 +287,7 @@ def ingest(
             if doc_id not in seen and any(s == src.parent or s in src.parents for s in scopes) and not src.exists():
                 report.removed.append(doc_id)
                 new_docs.pop(doc_id), new_clauses.pop(doc_id, None), new_chunks.pop(doc_id, None)
+        _versions.forget(superseded, set(report.removed))
 
         if rebuild and not new_docs and gen is not None:
             # A rebuild from paths that gave no document would replace a working index with an empty one.
@@ -297,7 +303,8 @@ def ingest(
             report.seconds = time.monotonic() - t0
             return report
         report.generation = _write_generation(
-            data_dir, embedder, embedder_spec, new_docs, new_clauses, new_chunks, progress, chroma_host, chroma_port
+            data_dir, embedder, embedder_spec, new_docs, new_clauses, new_chunks, progress, chroma_host, chroma_port,
+            superseded,
         )
         report.seconds = time.monotonic() - t0
         return report
@@ -412,7 +419,8 @@ def _embed_all(chunks: list[dict], embedder_factory, spec: str, cache: Embedding
     return np.stack([found[cache.key(t)] for t in texts]) if texts else np.zeros((0, 1), np.float32), model_id
 
 
-def _write_generation(data_dir, embedder_factory, spec, docs, clauses, chunks, progress, host, port) -> str:
+def _write_generation(data_dir, embedder_factory, spec, docs, clauses, chunks, progress, host, port,
+                      superseded=()) -> str:
     gen = f"gen-{time.strftime('%Y%m%d%H%M%S')}-{uuid.uuid4().hex[:6]}"
     partial = data_dir / f"{gen}.partial"
     if host:  # before minutes of embedding: a server that is down fails the run now, index unchanged
@@ -425,6 +433,7 @@ def _write_generation(data_dir, embedder_factory, spec, docs, clauses, chunks, p
     finally:
         cache.close()
     _dump(partial / "docs.json", [docs[k] for k in sorted(docs)])
+    _versions.dump(partial, list(superseded))
     (partial / "clauses.jsonl").write_text(
         "".join(json.dumps(c, ensure_ascii=False) + "\n" for k in sorted(clauses) for c in clauses[k]), encoding="utf-8")
     (partial / "chunks.jsonl").write_text(

@@ -57,6 +57,9 @@ class DocumentOut(TypedDict):
     date: Optional[str]
     doc_number: Optional[str]
     clauses: int
+    status: Optional[str]  # 已被取代 for an earlier version of a changed file
+    superseded_by: Optional[str]  # the doc_id that replaced it
+    change: Optional[str]  # what the newer version changed
 
 
 class DocumentsResult(TypedDict):
@@ -115,7 +118,8 @@ def make_api(service: Service):
     def documents() -> DocumentsResult:
         """已收录的文件（标题、地区、发文机关、日期、文号、条款数）。"""
         try:
-            docs = [{k: d[k] for k in ("doc_id", "title", "region", "issuer", "date", "doc_number", "clauses")}
+            docs = [{k: d[k] for k in ("doc_id", "title", "region", "issuer", "date", "doc_number", "clauses",
+                                               "status", "superseded_by", "change")}
                     for d in service.get().store.summary()]
             return {"documents": docs, "error": None, "error_type": None}
         except Exception as e:

@@ -27,7 +27,7 @@ class Data:
     def doc_rows(self) -> list[list]:
         if not self.service.ready:
             return []
-        return [[d["title"], d["region"], d["issuer"] or "", d["date"] or "", d["doc_number"] or "", d["clauses"]]
+        return [[_title_cell(d), d["region"], d["issuer"] or "", d["date"] or "", d["doc_number"] or "", d["clauses"]]
                 for d in self.service.get().store.summary()]
 
     def doc_table(self) -> str:
@@ -36,7 +36,8 @@ class Data:
     def doc_choices(self) -> list[tuple[str, str]]:
         if not self.service.ready:
             return []
-        return [(f"{d['region']}｜{d['title']}", d["doc_id"]) for d in self.service.get().store.summary()]
+        return [(f"{d['region']}｜{d['title']}", d["doc_id"]) for d in self.service.get().store.summary()
+                if not d.get("superseded_by")]  # an old version has no clauses in the live index to browse
 
     def status_html(self) -> str:
         s = self.service
@@ -53,6 +54,15 @@ class Data:
         frac, _msg = s.progress
         return (f"<div class='status busy'>首次启动：正在从 corpus/ 建立索引（{frac:.0%}），"
                 f"这时提出的问题会在索引建好后自动回答。<br><progress value='{frac:.3f}' max='1'></progress></div>")
+
+
+def _title_cell(d: dict) -> str:
+    """The title, with the version it is: an old one says what replaced it and what changed."""
+    if d.get("superseded_by"):
+        return f"{d['title']}（旧版本 {d['doc_id']}，已被取代，不再用于回答；新版本改动：{d.get('change') or '-'}）"
+    if d.get("change"):
+        return f"{d['title']}（新版本，改动：{d['change']}）"
+    return d["title"]
 
 
 class CompareTab:

@@ -131,3 +131,28 @@ def test_amounts_in_the_asked_unit_only():
     assert amounts("自2024年9月1日起施行，见习期为六年", "年") == {6.0: "六年"}
     assert amounts("見習期為兩年", "年") == {2.0: "兩年"}
     assert amounts("每学期听课不少于30节，每5年", "节") == {30.0: "30节"}
+
+
+def test_uploading_a_changed_file_in_the_web_app_keeps_both(index_copy, tmp_path):
+    """The web app's own upload path (web.service) and what the 文件 tab and /documents show."""
+    from ingest.settings import Settings
+    from web.api import make_api
+    from web.service import Service
+    from web.tabs import Data
+
+    service = Service(Settings(data_dir=index_copy), use_llm=False)
+    service.start()
+    f = tmp_path / "incoming.txt"
+    f.write_text(V1, encoding="utf-8")
+    assert "已导入" in service.add_upload(f, "河源 新教师.txt")
+    f.write_text(V2, encoding="utf-8")
+    msg = service.add_upload(f, "河源 新教师.txt")
+    assert "已更新" in msg and "旧版本保留为" in msg and "改动" in msg, msg
+    doc_id = next(d for d in service.get().store.docs if d.startswith("河源"))
+    table = Data(service).doc_table()
+    assert f"旧版本 {doc_id}@v1，已被取代" in table and "新版本，改动：改动 2 条" in table
+    assert all(not v.endswith("@v1") for _label, v in Data(service).doc_choices())
+    docs = {d["doc_id"]: d for d in make_api(service)[2]()["documents"]}
+    assert docs[f"{doc_id}@v1"]["status"] == "已被取代" and docs[f"{doc_id}@v1"]["superseded_by"] == doc_id
+    ans = service.get().ask("河源市新教师岗前培训不少于多少学时？")
+    assert "160学时" in ans.answer and "已有新版本" in ans.note

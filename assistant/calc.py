@@ -7,10 +7,10 @@
   A rule addressed to people (学校领导, 中学一级教师) applies only to them; a rule addressed to an
   institution (各中小学, 财政部门) applies to everyone it covers.
 - `quantity_over(rule, years=…, people=…, units=…)`: per-period quantity × periods × people × units.
-  Only complete periods count for multi-year periods (每5年: 7 years → 1 period); a started
+  Only complete periods count for multi-year periods (每N年 over a span that is not a multiple: the rest is not counted); a started
   semester, school year or month counts as a whole one (the per-period minimum applies to it).
-- `rate_of(rule, base)`: a share (5%, 5‰) of a base amount or head count; `next_due(rule, year)`
-  for 每3年…; `meets(rule, value)` for thresholds (达到30个班, 3年以上).
+- `rate_of(rule, base)`: a share (a percentage or per-mille) of a base amount or head count; `next_due(rule, year)`
+  for 每N年…; `meets(rule, value)` for thresholds (达到N个班, N年以上).
 - `checklist(store, profile)`: 我的清单, every rule that applies with per-year and per-span totals.
 Nothing here knows a document: everything comes from the extracted rules.
 """
@@ -161,10 +161,20 @@ def in_scope(store, o: Obligation, regions: list[str] | None) -> bool:
     return o.region in allowed
 
 
+def without_places(store, topic: str) -> str:
+    """The topic without the places it names: where a rule applies is the region filter's business."""
+    topic = t2s(topic)
+    for r in sorted(getattr(store, "regions", []), key=len, reverse=True):
+        for name in (r, r[:-1] if len(r) > 2 and r[-1] in "省市县区" else r):
+            topic = topic.replace(name, " ")
+    return topic
+
+
 def find_rules(store, topic: str, regions: list[str] | None = None, unit: str | None = None,
                units: set[str] | None = None, window: float | None = 0.15) -> list[Obligation]:
     """Rules about `topic` in `regions` (and national documents), best first: those within `window`
     of the best (all that match when None)."""
+    topic = without_places(store, topic)
     idf = _idf(store)
     scored = []
     for o in extract_obligations(store):
@@ -183,6 +193,7 @@ def regions_with(store, topic: str, unit: str | None = None, units: set[str] | N
     """Regions with a rule on `topic`: each region's best rule within reach of the best anywhere (a
     region whose rule words the topic a little differently still counts; a passing mention does not)."""
     idf = _idf(store)
+    topic = without_places(store, topic)
     best: dict[str, float] = {}
     for o in find_rules(store, topic, None, unit, units, window=None):
         best[o.region] = max(best.get(o.region, 0.0), relevance(o, topic, idf))
@@ -286,7 +297,7 @@ def quantity_over(o: Obligation, years: float | None = None, semesters: float | 
 
 
 def rate_of(o: Obligation, base: float, count: bool) -> tuple[float, str]:
-    """The rule's share of `base`. A head count rounds up (a minimum staffing of 5.5 people means 6),
+    """The rule's share of `base`. A head count rounds up (a minimum staffing of a fraction of a person means one more),
     money to the fen."""
     exact = Decimal(str(base)) * Decimal(str(o.number)) / RATES[o.unit]
     if count:
@@ -296,7 +307,7 @@ def rate_of(o: Obligation, base: float, count: bool) -> tuple[float, str]:
 
 
 def next_due(o: Obligation, since_year: int) -> int | None:
-    """For a rule repeated every N years (每3年重新核定): the year after `since_year` it is due again."""
+    """For a rule repeated every N years (每N年重新核定): the year after `since_year` it is due again."""
     m = re.fullmatch(r"每(\d+)?年", o.period or "")
     if not m:
         return None
@@ -304,7 +315,7 @@ def next_due(o: Obligation, since_year: int) -> int | None:
 
 
 def meets(o: Obligation, value: float) -> bool | None:
-    """Does `value` reach the rule's threshold (达到30个班 ≥, 3年以上 ≥, 不足 <, 以内 ≤)? None: not a threshold."""
+    """Does `value` reach the rule's threshold (达到 ≥, 以上 ≥, 不足 <, 以内 ≤)? None: not a threshold."""
     v, hi = o.number, o.value_max
     if v is None:
         return None

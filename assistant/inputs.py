@@ -1,5 +1,5 @@
-"""What the calculators accept: range limits, number checks, rank/role/meeting vocabulary,
-and how money is written (5万元). Kept apart so the tools read as rules, not input hygiene."""
+"""What the calculators accept: range limits, number checks, rank and role vocabulary,
+and how money is written (…万元). Kept apart so the tools read as rules, not input hygiene."""
 from __future__ import annotations
 
 import math
@@ -55,14 +55,14 @@ def _text(x: Any) -> str | None:
 
 
 def _fmt(v: float) -> str:
-    """30, 1.5, 7.25 — never scientific notation, at most 4 decimals."""
+    """A number as people write it: no trailing zeros, never scientific notation, at most four decimals."""
     if float(v).is_integer():
         return str(int(v))
     return f"{v:.4f}".rstrip("0").rstrip(".")
 
 
 def fmt_money(yuan: float | Decimal) -> str:
-    """5万元 / 12.35万元 when exact to 2 decimals in 万元 (amounts ≥ 10,000), else 元 to the fen."""
+    """In 万元 when exact to the 百元 (amounts of at least one 万元), else in 元 to the fen."""
     d = Decimal(str(yuan))
     if abs(d) >= 10000:
         wan = d / 10000
@@ -71,7 +71,7 @@ def fmt_money(yuan: float | Decimal) -> str:
     return f"{_fmt(float(d.quantize(Decimal('0.01'), ROUND_HALF_UP)))}元"
 
 
-# Ranks (三(二)4 names 中学一级以下 / 中学一级 / 中学高级; "小学级别参照中学"). Since the 2015 reform primary
+# Ranks, normalised to the titles documents set quotas by (…以下 / 一级 / 高级). Since the 2015 reform primary
 # and secondary teachers share the titles 高级/一级/二级/三级, so 小学X级 is read as the same-named 中学X级.
 _RANKS = {
     "中学高级": "中学高级", "高级": "中学高级", "小学高级": "中学高级", "副高级": "中学高级", "副高": "中学高级",
@@ -91,16 +91,3 @@ _ROLES = {
     "教务处干部": "分管教学教研工作的处室干部", "教研处干部": "分管教学教研工作的处室干部",
     "中层干部": "分管教学教研工作的处室干部",
 }
-_MEETINGS = {
-    "家长会": "家长会", "家长会议": "家长会",
-    "学生座谈会": "学生座谈会", "座谈会": "学生座谈会", "学生座谈": "学生座谈会",
-    "科任教师联席会": "科任教师联席会", "联席会": "科任教师联席会", "科任教师联席会议": "科任教师联席会",
-    "教师联席会": "科任教师联席会",
-}
-
-
-def _strip_suffix(s: str, *suffixes: str) -> str:
-    for suf in suffixes:
-        if s.endswith(suf) and len(s) > len(suf):
-            s = s[: -len(suf)]
-    return s

@@ -114,11 +114,7 @@ class Retriever:
         regions = np.array([c.region for c in store.chunks])
         self._region_masks = {r: regions == r for r in set(regions)}
         self._doc_ids = np.array([c.doc_id for c in store.chunks])
-        df: dict[str, int] = {}
-        for toks in store.chunk_tokens:
-            for t in set(toks):
-                df[t] = df.get(t, 0) + 1
-        self._df, self._n = df, max(1, len(store.chunks))
+        self._df, self._n = store.doc_freqs, max(1, len(store.chunks))
         self._clause_terms: dict[str, frozenset[str]] = {}
         self._query_cache: dict[str, np.ndarray] = {}
 

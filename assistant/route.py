@@ -50,8 +50,9 @@ def _role(q: Query) -> str | None:
     m = re.search(r"(?:我是|作为|身为)[^，,。？?]{0,12}?(" + "|".join(_ROLE_WORDS + ("教师",)) + ")", q.simplified)
     if m:
         return m.group(1)
-    m = re.search("|".join(_ROLE_WORDS), q.simplified)
-    return m.group(0) if m and not re.search(m.group(0) + r"(总数|人数|配备|队伍)", q.simplified) else None
+    # a role that does something (班主任每学期…, 教研员要…), not one that is counted (配多少名教研员)
+    m = re.search("(" + "|".join(_ROLE_WORDS) + r")(?=每|一学年|一年|一学期|要|需要|应|必须|至少|在)", q.simplified)
+    return m.group(1) if m else None
 
 
 def _topic(q: Query) -> str:

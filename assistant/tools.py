@@ -16,6 +16,7 @@ Conventions:
 """
 from __future__ import annotations
 
+import dataclasses
 import functools
 import re
 from typing import Any, Callable
@@ -72,13 +73,16 @@ class PolicyTools:
     def _ref(o: Obligation) -> str:
         return f"{o.region}《{t2s(o.title)}》{o.clause}"
 
-    def _elsewhere(self, name: str, topic: str, region: str | None, conditions: dict, **find: Any) -> ToolResult:
+    def _elsewhere(self, name: str, topic: str, region: str | None, conditions: dict, profile: Profile | None = None,
+                   **find: Any) -> ToolResult:
         """No rule in the asked region: say so, with the regions that have one (never answer from them)."""
         where = [r for r in calc.regions_with(self.store, topic, **find) if r != region]
         text = f"{region or '已收录的文件'}没有这项量化规定" + (f"；规定了的地区：{'、'.join(where)}。" if where else "。")
         opts = []
         for r in where:
-            o = find_rules(self.store, topic, [r], window=None, **find)[0]
+            found = find_rules(self.store, topic, [r], window=None, **find)
+            mine = dataclasses.replace(profile, region=None) if profile else None
+            o = next((x for x in found if mine is None or calc.applies(x, mine)[0]), found[0])
             opts.append({"key": r, "label": f"{r} {o.clause}", "value": describe(o), "unit": "", "clause": o.clause})
         return ToolResult(name, False, conditions=conditions, explanation=text, options=tuple(opts))
 
@@ -163,7 +167,7 @@ class PolicyTools:
         if not rules:
             if reg is None:
                 return ToolResult(name, False, conditions=conditions, explanation="已收录的文件中没有找到这项量化规定。")
-            return self._elsewhere(name, topic_s, reg, conditions, **find)
+            return self._elsewhere(name, topic_s, reg, conditions, profile, **find)
         count = base is not None and (unit in ("名", "人") or "数" in (base_of or ""))
 
         def value_of(o: Obligation) -> Any:
@@ -230,7 +234,7 @@ class PolicyTools:
 
     @staticmethod
     def _one_period(o: Obligation) -> float:
-        """The length in years of one period of the rule (每学期 → 0.5), so "no span" means one period."""
+        """The length in years of one period of the rule (每学期 → half a year), so "no span" means one period."""
         m = re.fullmatch(r"每(\d+(?:\.\d+)?)?(个月|学期|学年|年度|年|季度|月|周)", o.period or "")
         if not m:
             return 1.0
@@ -271,7 +275,7 @@ class PolicyTools:
         if not rules:
             if reg is None:
                 return ToolResult(name, False, conditions=conditions, explanation="已收录的文件中没有找到这项规定。")
-            return self._elsewhere(name, topic_s, reg, conditions, **find)
+            return self._elsewhere(name, topic_s, reg, conditions, profile, **find)
         if value is None:
             fits = [o for o in rules if calc.applies(o, profile)[0]]
             if not fits:  # the rule asked about binds others: what the same clause sets for this profile
@@ -299,8 +303,10 @@ class PolicyTools:
         conditions.update({"threshold": o.quantity, "rule": {"clause": o.clause, "subject": o.who}})
         verdict = (f"{_fmt(value)}{unit or ''}{'满足' if yes else '不满足'}“{o.quantity}”，"
                    f"{_YES if yes else '不' + _YES}该规定的适用范围")
-        return ToolResult(name, True, value=yes, conditions=conditions, citations=self._cite([o]),
-                          explanation=f"{self._ref(o)}：{describe(o)}；{verdict}。")
+        # the whole sentence: a threshold means nothing without what follows from reaching it
+        whole = self.store.citation(self.store.clause(o.doc_id, o.clause), o.quote)
+        return ToolResult(name, True, value=yes, conditions=conditions, citations=(whole,),
+                          explanation=f"{self._ref(o)}：{t2s(o.quote).rstrip('，,；;。')}；{verdict}。")
 
     # ---- totals across rules -------------------------------------------------------------
     def rule_sum(self, question: str, region: str | None = None, unit: str | None = None) -> ToolResult:
@@ -358,7 +364,7 @@ class PolicyTools:
 
 
 def _num(v: Any) -> Any:
-    """30.0 → 30: counts read as counts in answers and JSON."""
+    """A whole float as an int: counts read as counts in answers and JSON."""
     return int(v) if isinstance(v, float) and v.is_integer() else v
 
 

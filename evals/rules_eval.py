@@ -72,6 +72,8 @@ def evaluate(gold_path: Path, docs_dir: Path, verbose: bool = False) -> dict:
         b = paths.index(gold["clauses_until"]) if gold.get("clauses_until") in paths else len(paths)
         keep = set(paths[a:b])
         preds = [p for p in preds if p.clause in keep]
+    if gold.get("clauses_in"):  # the gold covers the clauses under these path prefixes only
+        preds = [p for p in preds if any(p.clause.startswith(x) for x in gold["clauses_in"])]
     texts = {c.path: c.text for c in parsed.clauses}
     used = [False] * len(preds)
     matches, missed = [], []

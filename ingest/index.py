@@ -117,13 +117,15 @@ def current_generation(data_dir: Path) -> Path | None:
     return gen if name and (gen / "manifest.json").exists() else None
 
 
-def read_generation(gen: Path) -> tuple[dict, list[dict], list[dict], list[dict]]:
-    """manifest, docs, clauses, chunks of one generation (raises IndexMissingError if broken)."""
+def read_generation(gen: Path, tokens: bool = True) -> tuple[dict, list[dict], list[dict], list[dict]]:
+    """manifest, docs, clauses, chunks of one generation (raises IndexMissingError if broken).
+    `tokens=False` drops each chunk's BM25 tokens as it is parsed: a reader with the prebuilt
+    bm25/ never needs them, and at 80k chunks they were ~300 MB of the query process."""
     try:
         manifest = json.loads((gen / "manifest.json").read_text(encoding="utf-8"))
         docs = json.loads((gen / "docs.json").read_text(encoding="utf-8"))
-        clauses = [json.loads(line) for line in (gen / "clauses.jsonl").read_text(encoding="utf-8").splitlines()]
-        chunks = [json.loads(line) for line in (gen / "chunks.jsonl").read_text(encoding="utf-8").splitlines()]
+        clauses = _jsonl(gen / "clauses.jsonl")
+        chunks = _jsonl(gen / "chunks.jsonl", drop=None if tokens else "tokens")
     except (OSError, ValueError) as e:
         raise IndexMissingError(
             f"the index at {gen} is damaged ({type(e).__name__}); fix: python -m ingest --rebuild corpus/"
@@ -133,6 +135,20 @@ def read_generation(gen: Path) -> tuple[dict, list[dict], list[dict], list[dict]
     if manifest.get("format") != FORMAT:
         raise IndexMissingError(f"the index at {gen} has an old format; fix: python -m ingest --rebuild corpus/")
     return manifest, docs, clauses, chunks
+
+
+def _jsonl(path: Path, drop: str | None = None) -> list[dict]:
+    # Line by line, not read_text().splitlines(): at 1,000 laws the files are 95 and 147 MB, and
+    # holding the whole text and its lines at once doubled the reader's peak memory.
+    out = []
+    with open(path, encoding="utf-8") as f:
+        for line in f:
+            if line.strip():
+                rec = json.loads(line)
+                if drop:
+                    rec.pop(drop, None)
+                out.append(rec)
+    return out
 
 
 def _collect(paths: Iterable[Path], report: IngestReport) -> tuple[list[Path], list[Path]]:
@@ -442,6 +458,9 @@ def _write_generation(data_dir, embedder_factory, spec, docs, clauses, chunks, p
         # The same vectors in chunk order, memory-mapped by the query side: an exact search over them
         # is faster than Chroma's filtered HNSW at 75k chunks and spares each process importing Chroma.
         np.save(partial / "vectors.npy", np.ascontiguousarray(vectors, dtype=np.float32))
+    from .bm25 import save as save_bm25
+
+    save_bm25(partial, [c["tokens"] for c in flat_chunks])
     from .rules import write_rules  # every document's quantitative rules, read once here, not per question
 
     write_rules(partial, docs, clauses, current_generation(data_dir))

@@ -122,11 +122,21 @@ def test_clause_markers_and_preamble_are_not_rules():
 
 @pytest.mark.skipif(not REALDOCS.is_dir(), reason="realdocs not available")
 def test_gold_documents_meet_the_targets():
+    """Each dev document on its own; the held-out documents (never tuned on) taken together."""
     from evals.rules_eval import GOLD_DIR, evaluate
 
+    held = {"gold": 0, "predicted": 0, "matched": 0, "subject_ok": 0.0}
     for gold in sorted(GOLD_DIR.glob("*.yaml")):
         res = evaluate(gold, REALDOCS)
-        assert res["precision"] >= 0.85 and res["recall"] >= 0.85, res
-        assert res["subject_accuracy"] >= 0.8 and res["duplicates"] == 0, res
         n, total = res["quotes_verbatim"].split("/")
-        assert n == total, res
+        assert n == total and res["duplicates"] == 0, res
+        if res["split"] == "held-out":
+            for k in ("gold", "predicted", "matched"):
+                held[k] += res[k]
+            held["subject_ok"] += res["subject_accuracy"] * res["matched"]
+            continue
+        assert res["precision"] >= 0.85 and res["recall"] >= 0.85, res
+        assert res["subject_accuracy"] >= 0.8, res
+    assert held["gold"] >= 40, held
+    assert held["matched"] / held["predicted"] >= 0.85 and held["matched"] / held["gold"] >= 0.85, held
+    assert held["subject_ok"] / held["matched"] >= 0.8, held

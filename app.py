@@ -1,4 +1,4 @@
-"""The web app: chat with clickable sources, city comparison, document browser and upload.
+"""The web app: chat with clickable sources, city comparison, 我的清单, document browser and upload.
 
     python app.py [--host 127.0.0.1] [--port 7860] [--data-dir DIR] [--corpus DIR]
 
@@ -11,7 +11,8 @@ from corpus/ in the background, showing the progress at the top of the page.
 
 The pieces live in web/: service (the shared Assistant), chat / tabs (one class per
 tab), render (answer and clause HTML, clean text and Markdown), history (SQLite per
-browser: conversations and feedback), api (typed /ask, /compare, /documents),
+browser: conversations and feedback), api (typed /ask, /compare, /documents, /checklist),
+checklist (我的清单: the profile form and its table over assistant.calc.checklist),
 messages (every user-facing message in Chinese), assets (CSS and the page script).
 """
 from __future__ import annotations
@@ -31,9 +32,10 @@ import gradio as gr  # noqa: E402
 from ingest.errors import SettingsError  # noqa: E402
 from ingest.settings import Settings, confine_caches, env_port  # noqa: E402
 from web.access import AccessSettings, Quota, UploadQuotaMiddleware, start_sweeper  # noqa: E402
-from web.api import make_api, report  # noqa: E402
+from web.api import make_api, make_checklist_api, report  # noqa: E402
 from web.assets import CSS, JS  # noqa: E402
 from web.chat import ChatTab  # noqa: E402
+from web.checklist import ChecklistTab  # noqa: E402
 from web.history import History  # noqa: E402
 from web.service import CORPUS, MAX_UPLOAD_BYTES, Service, log  # noqa: E402
 from web.tabs import CompareTab, Data, DocsTab  # noqa: E402
@@ -65,6 +67,7 @@ def build(service: Service) -> gr.Blocks:
     history = History(service.data_dir)
     chat = ChatTab(service, history, browser_secret(service.data_dir))
     compare = CompareTab(service, data)
+    mine = ChecklistTab(service)
     docs = DocsTab(service, data)
     regions0 = data.regions()
     with gr.Blocks(title="政策问答 · 教育政策引用助手", analytics_enabled=False) as demo:
@@ -76,15 +79,18 @@ def build(service: Service) -> gr.Blocks:
                 chat.build(regions0)
             with gr.Tab("对比", id="compare"):
                 compare.build(regions0)
+            with gr.Tab("我的清单", id="checklist"):
+                mine.build(regions0)
             with gr.Tab("文件", id="docs"):
                 docs.build()
 
         # Everything that shows the index: refreshed at page load, while it builds, and after an upload.
-        shown = [status, chat.region_dd, compare.regions, docs.table, docs.picker]
+        shown = [status, chat.region_dd, compare.regions, mine.region, docs.table, docs.picker]
 
         def refresh_values():
             regions = data.regions()
-            return (data.status_html(), gr.update(choices=regions), gr.update(choices=regions),
+            same = [gr.update(choices=regions) for _ in range(3)]  # chat, 对比 and 我的清单 region lists
+            return (data.status_html(), *same,
                     data.doc_table(), gr.update(choices=data.doc_choices()))
 
         def refresh():
@@ -105,6 +111,7 @@ def build(service: Service) -> gr.Blocks:
 
         chat.wire(demo)
         compare.wire()
+        mine.wire()
         docs.wire(shown, on_upload)
         ui = dict(api_visibility="private", show_progress="hidden")
         timer.tick(refresh, None, shown + [timer], **ui)
@@ -116,6 +123,7 @@ def build(service: Service) -> gr.Blocks:
         gr.api(ask, api_name="ask")
         gr.api(compare_api, api_name="compare")
         gr.api(documents, api_name="documents")
+        gr.api(make_checklist_api(service), api_name="checklist")
     return demo
 
 

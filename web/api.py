@@ -1,4 +1,4 @@
-"""The app's API for programs (gradio_client): /ask, /compare, /documents.
+"""The app's API for programs (gradio_client): /ask, /compare, /documents, /checklist.
 
 Every endpoint returns a typed object and never raises for an expected problem:
 `error` is a Chinese sentence (None when the call worked) and `error_type` one of
@@ -68,6 +68,38 @@ class DocumentsResult(TypedDict):
     error_type: Optional[str]
 
 
+class ChecklistItem(TypedDict):  # the keys of `python -m assistant checklist --json`
+    region: str
+    title: str
+    doc_id: str
+    clause: str
+    subject: str
+    requirement: str
+    period: str
+    per_year: Optional[float]  # None: not a quantity that adds up over time (a share, an age)
+    per_span: Optional[float]
+    span_years: float
+    unit: str
+    conditions: str
+    quote: str  # verbatim in the clause `clause` of document `doc_id`
+
+
+class ChecklistProfile(TypedDict):
+    region: Optional[str]
+    stage: Optional[str]
+    role: Optional[str]
+    rank: Optional[str]
+    years: float
+
+
+class ChecklistResult(TypedDict):
+    profile: Optional[ChecklistProfile]  # as understood (清遠 → 清远市); None when it was refused
+    items: list[ChecklistItem]
+    message: str  # how many rules apply, or that none does (and where such rules exist)
+    error: Optional[str]
+    error_type: Optional[str]
+
+
 SCRIPTS = {"simplified", "traditional"}
 
 
@@ -126,3 +158,24 @@ def make_api(service: Service):
             return {"documents": [], "error": report(e, "/documents"), "error_type": messages.kind(e)}
 
     return ask, compare, documents
+
+
+def make_checklist_api(service: Service):
+    """/checklist (我的清单), registered with gr.api in app.py; kept apart so make_api keeps its three."""
+
+    def checklist(region: Optional[str] = None, stage: Optional[str] = None, role: Optional[str] = None,
+                  rank: Optional[str] = None, years: Optional[float] = 5) -> ChecklistResult:
+        """我的清单：按地区、学段、身份、职称列出适用的每条量化规定，含每年合计、years 年合计、条款和原文；
+        没有适用规定时 items 为空、message 说明；请求无法处理时 error 为中文说明，error_type 为错误类型。"""
+        from web.checklist import run
+
+        try:
+            c = run(service, region, stage, role, rank, years)
+            p = c.profile
+            profile = {"region": p.region, "stage": p.stage, "role": p.role, "rank": p.rank, "years": c.years}
+            return {"profile": profile, "items": c.items, "message": c.message, "error": None, "error_type": None}
+        except Exception as e:
+            msg = report(e, "/checklist")
+            return {"profile": None, "items": [], "message": msg, "error": msg, "error_type": messages.kind(e)}
+
+    return checklist

@@ -79,6 +79,10 @@ details.calc summary { cursor: pointer; font-weight: 600; }
 .zc-table td.c-region, .zc-table td.c-clause, .zc-table td.c-date, .zc-table td.c-count,
 .zc-table td.c-number { white-space: nowrap; }
 .zc-table td.c-rule { min-width: 16em; }
+/* 我的清单: totals stay short and their header on one line; the verbatim quote gets the room */
+.zc-table th.c-total { white-space: nowrap; }
+.zc-table td.c-total { min-width: 5em; max-width: 11em; }
+.zc-table td.c-quote { min-width: 20em; }
 
 @media (max-width: 900px) {
   #clause-panel { display: none; }       /* sources open under the answer instead */
@@ -91,6 +95,8 @@ details.calc summary { cursor: pointer; font-weight: 600; }
   .zc-table td.empty { display: none; }
   .zc-table td.c-title, .zc-table td.c-region:first-child { font-weight: 600; }
   .zc-table td.c-title::before, .zc-table td.c-region:first-child::before { content: none; }
+  .zc-table td.c-doc:first-child { font-weight: 600; }       /* a 我的清单 card starts with its document */
+  .zc-table td.c-doc:first-child::before { content: none; }
 }
 @media (max-width: 480px) {
   #chatbot .message-row { margin: 10px 2px !important; width: calc(100% - 4px) !important;

@@ -139,7 +139,8 @@ class Assistant:
                 rows.append({"document": title, "clause": "", "requirement": NOT_SET})
                 continue
             clause = self.store.clauses[hit.chunk.clause_id]
-            qs = compose.pick_sentences(clause, scored.query_terms, topic, weight=self.retriever.idf)
+            qs = compose.pick_sentences(clause, scored.query_terms, topic, weight=self.retriever.idf,
+                                        alts=self.retriever.alternatives)
             citations.append(self.store.citation(clause, qs[0]))
             lines.append(f"- 《{title}》{compose.clause_ref(clause.path)}：“{compose.display(qs[0])}”[{len(citations)}]")
             rows.append({"document": title, "clause": clause.path, "requirement": qs[0]})
@@ -170,7 +171,8 @@ class Assistant:
         if q.doc_ids:  # the document's own name says nothing about which clause answers
             query = compose.strip_names(query, [self.store.names.titles[d] for d in q.doc_ids],
                                         self.store.names.alias_docs)
-        scored = self.retriever.search(query, regions, k=5, doc_ids=q.doc_ids)
+        # A typed question (几年, 多少元) rejects every clause without such a span, so it looks further down.
+        scored = self.retriever.search(query, regions, k=10 if q.answer_pattern else 5, doc_ids=q.doc_ids)
         good = [h for h in scored.hits if self._is_answer(h, scored.query_terms, q.answer_pattern,
                                                           exact=self._wider(h.chunk.region, named))]
         if not compose.ASKS_PENALTY.search(q.simplified):
@@ -184,7 +186,8 @@ class Assistant:
                     if h.chunk.region not in regions and self._is_answer(h, other.query_terms, q.answer_pattern):
                         clause = self.store.clauses[h.chunk.clause_id]
                         quotes = compose.pick_sentences(clause, other.query_terms, q.simplified,
-                                                        weight=self.retriever.idf, pattern=q.answer_pattern)
+                                                        weight=self.retriever.idf, pattern=q.answer_pattern,
+                                                        alts=self.retriever.alternatives)
                         elsewhere.append(self.store.citation(clause, quotes[0]))
                         break
             topic = topic_of(q.simplified, self.store.regions)
@@ -206,14 +209,16 @@ class Assistant:
                 citations.append(lead)
                 quotes.append([lead.quote])
             qs = compose.pick_sentences(clause, scored.query_terms, q.simplified,
-                                        weight=self.retriever.idf, pattern=q.answer_pattern)
+                                        weight=self.retriever.idf, pattern=q.answer_pattern,
+                                        alts=self.retriever.alternatives)
             citations.append(self.store.citation(clause, qs[0]))
             quotes.append(qs)
         # Further relevant clauses are listed as citations after the decisive ones.
         for h in [h for h in good[len(picked):4] if h.chunk.clause_id not in {c.clause_id for c in citations}]:
             clause = self.store.clauses[h.chunk.clause_id]
             qs = compose.pick_sentences(clause, scored.query_terms, q.simplified, limit=1,
-                                        weight=self.retriever.idf, pattern=q.answer_pattern)
+                                        weight=self.retriever.idf, pattern=q.answer_pattern,
+                                        alts=self.retriever.alternatives)
             citations.append(self.store.citation(clause, qs[0]))
         text = compose.frame_fact(citations[: len(quotes)], quotes)
         keep = [compose.display(x) for qs in quotes for x in qs]

@@ -62,14 +62,18 @@ def compare(retriever: Retriever, topic: str, regions: list[str] | None = None,
         best = None
         for h in candidates[region]:
             cov = retriever.coverage(h, terms, partial=False)  # "mentions X" means the words, not their parts
-            if cov >= min_coverage and (best is None or cov > best[0] + 1e-9):
+            # ties go to the higher BM25 score, which both candidate sources share, so the row does not
+            # depend on the order either source lists its hits in
+            if cov >= min_coverage and (best is None or cov > best[0] + 1e-9
+                                        or (abs(cov - best[0]) <= 1e-9 and h.sparse > best[1].sparse)):
                 best = (cov, h)
         if best is None:
             rows.append(Row(region, False, NOT_SET, None))
             continue
         clause = store.clauses[best[1].chunk.clause_id]
         # A requirement usually carries a number: prefer such sentences.
-        quotes = pick_sentences(clause, terms, topic, weight=retriever.idf, pattern=r"\d")
+        quotes = pick_sentences(clause, terms, topic, weight=retriever.idf, pattern=r"\d",
+                                alts=retriever.alternatives)
         rows.append(Row(region, True, "……".join(quotes), store.citation(clause, quotes[0])))
     return rows
 

@@ -14,7 +14,7 @@ from ingest.types import TRADITIONAL, Citation, Clause
 
 from ingest.validate import has_instruction
 
-from .retrieve import SYNONYMS
+from .retrieve import alternatives
 
 _SENT = re.compile(rf"[^{SENTENCE_ENDS}\n]+[{SENTENCE_ENDS}]?")
 ASKS_NUMBER = re.compile(r"多少|几|比例|百分之|标准|频率|多久|哪一年|何时|什么时候")
@@ -83,7 +83,7 @@ def _strip_marker(sentence: str) -> str:
 
 
 def pick_sentences(clause: Clause, terms: tuple[str, ...], question: str, limit: int = 2,
-                   weight=len, pattern: str | None = None) -> list[str]:
+                   weight=len, pattern: str | None = None, alts=alternatives) -> list[str]:
     """The clause's sentences that best answer the question, best first.
 
     `weight(term)` scores a matched question term (the retriever passes IDF);
@@ -97,7 +97,7 @@ def pick_sentences(clause: Clause, terms: tuple[str, ...], question: str, limit:
     scored = []
     for i, s in enumerate(sents):
         ns = normalize(s)
-        score = sum(weight(t) for t in terms if t in ns or any(a in ns for a in SYNONYMS.get(t, ())))
+        score = sum(weight(t) for t in terms if t in ns or any(a in ns for a in alts(t)))
         if pattern and re.search(pattern, ns):
             score += 4
         elif wants_number and HAS_NUMBER.search(ns):
@@ -107,7 +107,11 @@ def pick_sentences(clause: Clause, terms: tuple[str, ...], question: str, limit:
         if RESPONSIBILITY.match(_strip_marker(s)):  # "(责任单位:市教育局…)" names who, not what
             score -= 5
         scored.append((score, i, s))
-    best = sorted(scored, key=lambda x: (-x[0], x[1]))
+    # The sentence with the asked kind of answer (a number of that unit, a date) comes first: the clause was
+    # chosen for the question's words, and the sentence that repeats them may not hold the answer. It must
+    # still share a word with the question (score above the pattern's own bonus).
+    typed = {i for score, i, s in scored if pattern and re.search(pattern, normalize(s)) and score > 4}
+    best = sorted(scored, key=lambda x: (x[1] not in typed, -x[0], x[1]))
     chosen = [best[0]] if best else []
     if limit > 1 and len(best) > 1 and best[1][0] > 0 and best[1][0] >= best[0][0] * 0.6:
         covered = {t for t in terms if t in normalize(best[0][2])}

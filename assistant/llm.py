@@ -138,7 +138,8 @@ class LLMAssistant:
             out = []
             for h in scored.hits:
                 clause = store.clauses[h.chunk.clause_id]
-                quote = compose.pick_sentences(clause, scored.query_terms, query, weight=retriever.idf)[0]
+                quote = compose.pick_sentences(clause, scored.query_terms, query, weight=retriever.idf,
+                                               alts=retriever.alternatives)[0]
                 seen[clause.clause_id] = store.citation(clause, quote)
                 text = without_instructions(clause.own_text[:800])
                 shown[clause.clause_id] = text

@@ -33,7 +33,9 @@ UNITS = "个班|节|次|项|名|人|所|篇|天|日|周|个月|学时|课时|小
 # The same quantity written two ways: a question's 几天 is answered by a law's 三十日.
 SAME_UNIT = {"天": "(?:天|日)", "日": "(?:天|日)", "岁": "周?岁", "周岁": "周?岁", "课时": "(?:课时|学时)", "学时": "(?:学时|课时)"}
 DATE = (r"(19|20)\d\d|[〇○零一二三四五六七八九]{4}年|年底|年前|之日起|[\d一二三四五六七八九十]{1,3}月|每年|每学年|学期"
-        r"|[\d一二三四五六七八九十]+\s*(个)?(日|天|年|月)(内|以内|后|前)")
+        r"|[\d一二三四五六七八九十]+\s*(个)?(日|天|年|月)(内|以内|后|前)"
+        # a time fixed by an event, as laws write it (年度财务结算后, 期满前, 批准之日)
+        r"|(结算|结束|届满|期满|审计|毕业|批准|核准|登记|注册|公布|发布|收到|完成)(后|以后|之后|前|之前|时|之日)")
 # What kind of span would answer the question. A clause that lacks such a span
 # cannot answer it, however similar its words (the basis of found: false).
 ANSWER_TYPES = (
@@ -41,7 +43,7 @@ ANSWER_TYPES = (
     (r"(多少|几)(钱|元|万元|亿元)|工资.{0,6}多少|津贴.{0,6}多少|补贴.{0,6}多少|经费.{0,4}多少钱|规模.{0,4}多少|收费标准"
      r"|多少(经费|资金|补助|补贴|津贴|奖金|费用|学费)|(经费|资金|补助|奖金|费用|学费).{0,4}多少",
      r"\d+(?:\.\d+)?\s*(万|亿|千)?元"),
-    (rf"(多少|几)\s*({UNITS})", None),  # filled from the matched unit
+    (rf"(多少|几)\s*个?\s*({UNITS})", None),  # filled from the matched unit (几个小时 asks in 小时)
     (r"哪一年|哪年|何时|什么时候|几月|哪天|截止|期限|起施行|生效", DATE),
     (r"几岁|多少岁|年龄|年纪|多大(?=岁|年纪|了|的孩子|[?？]?$)", rf"{_N}\s*周?岁"),
     (r"多久|多长时间|频率|隔多久|几年一次|多少年", rf"每.{{0,4}}(年|学期|学年|月|周|天)|{_N}\s*-?\s*{_N}?\s*(个)?(年|月|日|天|周)|一次|一轮"),

@@ -100,7 +100,9 @@ def route(q: Query, regions: list[str] | None = None) -> Route | None:
     has_slot = any(v is not None for v in span.values()) or q.people or q.schools or base is not None or since
     if _SUM.search(s) and not has_slot:
         return Route("rule_sum", _drop_none({"question": s, "region": region, "unit": unit}))
-    if not (has_slot or role or q.rank or unit):
+    if not (has_slot or q.rank):
+        # Nothing to compute and no rank to choose a value by: a lookup ("…津贴多少？"), which search answers
+        # with the clause's own sentence; the calculator would only restate one extracted number.
         return None
     return Route("calculate", _drop_none({
         **common, **span, "people": q.people, "units": q.schools, "base": base, "base_of": base_of,

@@ -30,6 +30,7 @@ FOLLOW_UPS = {
     "calculate": ["那一学年呢？", "那中学高级呢？", "10年内呢？"],
     "check_eligibility": ["20个班呢？"],
 }
+_ASKS_AMOUNT = re.compile(r"多少|几")
 MAX_SUGGESTIONS = 2
 MAX_PROBES = 4
 
@@ -196,6 +197,9 @@ class ChatTab:
         if not answer.found or answer.table:
             return []
         cands = [q for t in answer.tool_calls for q in FOLLOW_UPS.get(t.name, [])]
+        if not answer.tool_calls and state.last is not None and _ASKS_AMOUNT.search(state.last.simplified):
+            # a quantity read from a clause (每学期…30节) is one a span or a rank may change: the calculator's follow-ups
+            cands += FOLLOW_UPS["calculate"][:2]
         if not answer.tool_calls and not regions:
             cited = {c.region for c in answer.citations}
             cands += [f"{r}呢？" for r in a.store.regions if r not in cited and r != GENERIC_REGION]

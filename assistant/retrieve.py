@@ -25,6 +25,7 @@ from .store import Store
 _SENTENCE = re.compile(rf"[{SENTENCE_ENDS}\n]+")
 RRF_K = 60
 CANDIDATES = 40
+RARE_DF = 5  # a word in at most this many chunks is matched through its thesaurus synonyms too (5 > 20 on calibrate)
 RERANK = 10  # at most this many fused hits are reordered by sentence focus
 FOCUS_WEIGHT = 0.25  # best sentence coverage vs RRF scaled to the top hit; 0.25 ≈ 0.5 > 1.0 > 0 on the calibrate splits
 # Question words and generic policy vocabulary: present in almost every clause,
@@ -144,14 +145,15 @@ class Retriever:
         return math.log((self._n + 1) / (self._df.get(term, 0) + 0.5))
 
     def alternatives(self, term: str) -> tuple[str, ...]:
-        """Words a document may use for `term`: the hand list, and, for a word no indexed document uses,
-        the thesaurus's synonyms (离婚 → 离异). A word the documents do use keeps its own meaning: 期间's
+        """Words a document may use for `term`: the hand list, and, for a word the indexed documents use
+        rarely or never, the thesaurus's synonyms (离婚 → 离异). A common word keeps its own meaning: 期间's
         synonym 之间 made "休产假期间" look answered by a clause about transfers 之间 schools."""
         alts = self._alts.get(term)
         if alts is None:
             from .thesaurus import synonyms
 
-            extra = () if self.known(term) else tuple(sorted(w for w in synonyms(term) if self.known(w)))
+            rare = self._df.get(term, 0) <= RARE_DF
+            extra = tuple(sorted(w for w in synonyms(term) if self.known(w))) if rare else ()
             alts = self._alts[term] = SYNONYMS.get(term, ()) + extra
         return alts
 
@@ -163,7 +165,9 @@ class Retriever:
         return strip_regions(normalize(query), self.store.regions)
 
     def _bm25_tokens(self, query: str) -> list[str]:
-        return tokens(expand(self._scrub(query)))
+        toks = tokens(expand(self._scrub(query)))
+        # a rare word's synonyms are searched too: the clause that says 离异 never says 离婚
+        return toks + [w for t in dict.fromkeys(toks) if t not in SYNONYMS for w in self.alternatives(t)]
 
     def content_terms(self, query: str) -> tuple[str, ...]:
         words = tokenizer().lcut(self._scrub(query))

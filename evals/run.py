@@ -37,8 +37,10 @@ def hits_gold(cited: tuple[str, str, str], gold: set[tuple[str, str]]) -> bool:
     gold clause counts (第十九条(二) answers a question whose gold is 第十九条)."""
     region, doc_id, path = cited
     for key, g in gold:
-        if key in (region, doc_id) and (path == g or (path.startswith(g) and not path[len(g)].isdigit()
-                                                      and path[len(g)] not in "一二三四五六七八九十百零条")):
+        # after a closing bracket any continuation is a sub-clause (四(二) → 四(二)4); after a numeral it
+        # may be another number (第十条 is not under 第一条, 1 not under 12)
+        if key in (region, doc_id) and (path == g or (path.startswith(g) and (
+                g.endswith((")", "）")) or (not path[len(g)].isdigit() and path[len(g)] not in "一二三四五六七八九十百零条")))):
             return True
     return False
 

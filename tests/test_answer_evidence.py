@@ -23,6 +23,8 @@ LAW = """湖滨市民办学校管理办法
 
 第七条 班主任津贴
 学校按照考核结果发放班主任津贴，每月考核后按人均800元发放。
+
+第八条 教职工因离婚等原因变更住址的，应当及时告知学校。
 """
 
 
@@ -64,7 +66,8 @@ def test_a_word_no_document_uses_is_matched_by_its_synonym(bot):
     from assistant.thesaurus import synonyms
 
     assert "离异" in synonyms("离婚")
-    assert not bot.retriever.known("离婚") and "离异" in bot.retriever.alternatives("离婚")
+    # 离婚 is used once (第八条): a word the documents use rarely is still matched through its synonyms
+    assert bot.retriever.known("离婚") and "离异" in bot.retriever.alternatives("离婚")
     assert bot.retriever.alternatives("学校") == ()  # a word the documents use keeps its own meaning
     answer = bot.ask("爸妈离婚了，孩子的家庭教育谁来管？")
     assert answer.found and _paths(answer)[0] == "第五条", answer.answer

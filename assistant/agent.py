@@ -20,7 +20,7 @@ from ingest.types import GENERIC_REGION, Answer, Citation, Hit, ToolCall
 from . import compose
 from .compare import NOT_SET, compare, topic_of
 from .conflicts import mark_conflict
-from .query import Query, parse
+from .query import ROLE_WORDS, Query, parse
 from .retrieve import Retriever
 from .route import route
 from .store import Store
@@ -139,8 +139,7 @@ class Assistant:
                 rows.append({"document": title, "clause": "", "requirement": NOT_SET})
                 continue
             clause = self.store.clauses[hit.chunk.clause_id]
-            qs = compose.pick_sentences(clause, scored.query_terms, topic, weight=self.retriever.idf,
-                                        alts=self.retriever.alternatives)
+            qs = self._quotes(clause, scored.query_terms, topic)
             citations.append(self.store.citation(clause, qs[0]))
             lines.append(f"- 《{title}》{compose.clause_ref(clause.path)}：“{compose.display(qs[0])}”[{len(citations)}]")
             rows.append({"document": title, "clause": clause.path, "requirement": qs[0]})
@@ -150,8 +149,10 @@ class Assistant:
         return Answer(compose.in_script(text, q.script, [c.quote for c in citations]), found, tuple(citations),
                       script=q.script, table=tuple(rows))
 
-    def _is_answer(self, hit: Hit, terms, pattern: str | None = None, exact: bool = False) -> bool:
-        """`exact`: only whole-word matches count (a document from a wider scope must use the question's words)."""
+    def _is_answer(self, hit: Hit, terms, pattern: str | None = None, exact: bool = False,
+                   roles: tuple[str, ...] = ()) -> bool:
+        """`exact`: only whole-word matches count (a document from a wider scope must use the question's words).
+        `roles`: the people the question asks about; a clause naming only other people does not answer it."""
         # Without vectors (Chroma server down) there is no dense score to check; coverage still must hold.
         dense_low = hit.dense < self.min_dense and not self.store.degraded
         if self.retriever.coverage(hit, terms, partial=not exact) < self.min_coverage or dense_low:
@@ -162,6 +163,10 @@ class Assistant:
         if has_instruction(clause.own_text) and not any(
                 not has_instruction(x) for x in compose.sentences(clause.own_text) if len(x) > 8):
             return False  # a clause that is only an injected instruction is not evidence
+        if roles:
+            text = normalize(clause.text)
+            if not any(r in text for r in roles) and any(r in text for r in ROLE_WORDS):
+                return False
         if pattern:
             return bool(re.search(pattern, normalize(self.store.clauses[hit.chunk.clause_id].text)))
         return True
@@ -173,8 +178,10 @@ class Assistant:
                                         self.store.names.alias_docs)
         # A typed question (几年, 多少元) rejects every clause without such a span, so it looks further down.
         scored = self.retriever.search(query, regions, k=10 if q.answer_pattern else 5, doc_ids=q.doc_ids)
+        # the words the question uses, and the role they are read as (校长 is one of the 学校领导)
+        roles = tuple(r for r in ROLE_WORDS if r in q.simplified) + ((q.role,) if q.role else ())
         good = [h for h in scored.hits if self._is_answer(h, scored.query_terms, q.answer_pattern,
-                                                          exact=self._wider(h.chunk.region, named))]
+                                                          exact=self._wider(h.chunk.region, named), roles=roles)]
         if not compose.ASKS_PENALTY.search(q.simplified):
             # A law's 法律责任 chapter restates each duty as a penalty; a question about the duty wants the duty.
             good.sort(key=lambda h: self._in_penalty_part(self.store.clauses[h.chunk.clause_id]))
@@ -185,9 +192,7 @@ class Assistant:
                 for h in other.hits:
                     if h.chunk.region not in regions and self._is_answer(h, other.query_terms, q.answer_pattern):
                         clause = self.store.clauses[h.chunk.clause_id]
-                        quotes = compose.pick_sentences(clause, other.query_terms, q.simplified,
-                                                        weight=self.retriever.idf, pattern=q.answer_pattern,
-                                                        alts=self.retriever.alternatives)
+                        quotes = self._quotes(clause, other.query_terms, q.simplified, pattern=q.answer_pattern)
                         elsewhere.append(self.store.citation(clause, quotes[0]))
                         break
             topic = topic_of(q.simplified, self.store.regions)
@@ -208,17 +213,13 @@ class Assistant:
             if lead is not None:  # an item of "有下列情形之一的，…：" means nothing without its lead-in
                 citations.append(lead)
                 quotes.append([lead.quote])
-            qs = compose.pick_sentences(clause, scored.query_terms, q.simplified,
-                                        weight=self.retriever.idf, pattern=q.answer_pattern,
-                                        alts=self.retriever.alternatives)
+            qs = self._quotes(clause, scored.query_terms, q.simplified, pattern=q.answer_pattern)
             citations.append(self.store.citation(clause, qs[0]))
             quotes.append(qs)
         # Further relevant clauses are listed as citations after the decisive ones.
         for h in [h for h in good[len(picked):4] if h.chunk.clause_id not in {c.clause_id for c in citations}]:
             clause = self.store.clauses[h.chunk.clause_id]
-            qs = compose.pick_sentences(clause, scored.query_terms, q.simplified, limit=1,
-                                        weight=self.retriever.idf, pattern=q.answer_pattern,
-                                        alts=self.retriever.alternatives)
+            qs = self._quotes(clause, scored.query_terms, q.simplified, limit=1, pattern=q.answer_pattern)
             citations.append(self.store.citation(clause, qs[0]))
         text = compose.frame_fact(citations[: len(quotes)], quotes)
         keep = [compose.display(x) for qs in quotes for x in qs]
@@ -247,6 +248,13 @@ class Assistant:
         text = compose.frame_list(citations, bool(head), len(kids))
         keep = [compose.display(c.quote) for c in citations]
         return Answer(compose.in_script(text, q.script, keep), True, tuple(citations), script=q.script)
+
+    def _quotes(self, clause, terms, question: str, **kw) -> list[str]:
+        """The clause's sentences that answer `question`, best first (compose.pick_sentences with this index's
+        term weights, synonyms and the document's title)."""
+        return compose.pick_sentences(clause, terms, question, weight=self.retriever.idf,
+                                      alts=self.retriever.alternatives, title=self.store.docs[clause.doc_id].meta.title,
+                                      **kw)
 
     def _wider(self, region: str, named: list[str] | None) -> bool:
         """A hit from outside the asked places (national or provincial law for a city question)."""

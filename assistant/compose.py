@@ -39,8 +39,14 @@ def sentences(text: str) -> list[str]:
     while i < len(spans):
         start, end = spans[i]
         i += 1
-        if text[start:end].rstrip().endswith((":", "：")):
+        first = text[start:end].rstrip()
+        if first.endswith((":", "：")):
             while i < len(spans) and spans[i][1] - start <= LIST_TAIL and "。" not in text[spans[i][0]:spans[i][1]]:
+                end = spans[i][1]
+                i += 1
+        elif first.endswith((";", "；")) and re.search("[:：]", first):
+            # "实现“三个跃升”:甲…;乙…;丙…。" is one enumeration: its items run on to the full stop
+            while i < len(spans) and spans[i][1] - start <= 2 * LIST_TAIL and text[start:end].rstrip().endswith((";", "；")):
                 end = spans[i][1]
                 i += 1
         out.append(text[start:end].strip())
@@ -83,10 +89,11 @@ def _strip_marker(sentence: str) -> str:
 
 
 def pick_sentences(clause: Clause, terms: tuple[str, ...], question: str, limit: int = 2,
-                   weight=len, pattern: str | None = None, alts=alternatives) -> list[str]:
+                   weight=len, pattern: str | None = None, alts=alternatives, title: str = "") -> list[str]:
     """The clause's sentences that best answer the question, best first.
 
-    `weight(term)` scores a matched question term (the retriever passes IDF);
+    `weight(term)` scores a matched question term (the retriever passes IDF); `title` is the document's
+    title, whose line in the text restates the question's words without answering anything;
     a sentence matching the question's answer `pattern` (a number of the asked
     unit, a year …) gets a bonus worth about one rare term.
     """
@@ -106,6 +113,8 @@ def pick_sentences(clause: Clause, terms: tuple[str, ...], question: str, limit:
             score -= 3
         if RESPONSIBILITY.match(_strip_marker(s)):  # "(责任单位:市教育局…)" names who, not what
             score -= 5
+        if title and _is_title_line(ns, title):  # the document's own name restates the question, answers nothing
+            score -= 8
         scored.append((score, i, s))
     # The sentence with the asked kind of answer (a number of that unit, a date) comes first: the clause was
     # chosen for the question's words, and the sentence that repeats them may not hold the answer. It must
@@ -120,8 +129,16 @@ def pick_sentences(clause: Clause, terms: tuple[str, ...], question: str, limit:
     out = []  # best first: the first one becomes the citation's quote
     for _, _, s in chosen:
         s = _strip_marker(s) if _strip_marker(s) else s
-        out.append(s[: max(MAX_QUOTE, LIST_TAIL)] if s.count("\n") else s[:MAX_QUOTE])
+        long_ok = s.count("\n") or s.count("；") + s.count(";") >= 2  # a list is quoted whole
+        out.append(s[: 2 * LIST_TAIL] if long_ok else s[:MAX_QUOTE])
     return out
+
+
+def _is_title_line(sentence: str, title: str) -> bool:
+    """Whether `sentence` is (a part of) the document's title line, however the title's brackets were placed."""
+    cjk = re.compile(r"[^\u4e00-\u9fff]")
+    s, t = cjk.sub("", normalize(sentence)), cjk.sub("", normalize(title))
+    return bool(s) and (t in s and len(s) <= len(t) + 12 or len(s) >= 6 and s in t)
 
 
 def in_script(text: str, script: str, keep: tuple[str, ...] | list[str] = ()) -> str:

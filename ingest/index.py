@@ -175,7 +175,7 @@ def ingest(
     log: Callable[[str], None] = print,
     chroma_host: str | None = None,
     chroma_port: int | None = None,
-    embed_batch: int = EMBED_BATCH,
+    embed_batch: int | None = None,
 ) -> IngestReport:
     """Ingest files and directories into the index under `data_dir`.
 
@@ -321,7 +321,7 @@ def ingest(
             return report
         report.generation = _write_generation(
             data_dir, embedder, embedder_spec, new_docs, new_clauses, new_chunks, progress, chroma_host, chroma_port,
-            superseded, embed_batch,
+            superseded, embed_batch or EMBED_BATCH,
         )
         report.seconds = time.monotonic() - t0
         return report

@@ -118,7 +118,10 @@ def test_sigkill_while_embedding_keeps_the_old_index_and_the_next_run_resumes(in
     cache = index_copy / "embcache.sqlite"
     before = cache_keys(cache)
     log = open(tmp_path / "ingest.log", "w")
-    proc = subprocess.Popen([sys.executable, "-m", "ingest", str(corpus)], cwd=ROOT, env=env_for(index_copy),
+    # The real CLI, with the embedder called 16 texts at a time (the default 256 would embed all 64 in one call,
+    # leaving nothing to kill mid-way); the cache commits per call either way.
+    cli = "import sys, ingest.index as ix; ix.EMBED_BATCH = 16; from ingest.__main__ import main; sys.exit(main(sys.argv[1:]))"
+    proc = subprocess.Popen([sys.executable, "-c", cli, str(corpus)], cwd=ROOT, env=env_for(index_copy),
                             stdout=log, stderr=subprocess.STDOUT)
     try:
         deadline = time.monotonic() + 90

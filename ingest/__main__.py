@@ -6,8 +6,11 @@ failed — the others are still indexed and each failure is named on stderr; 2 u
 from __future__ import annotations
 
 import argparse
+import logging
 import os
+import re
 import sys
+import time
 from pathlib import Path
 
 from .errors import ZhengceError
@@ -56,11 +59,17 @@ def run_ingest(paths, settings: Settings, rebuild: bool = False, quiet: bool = F
     from .embed import load_embedder
     from .index import ingest
 
-    log = (lambda s: None) if quiet else (lambda s: print(s, file=sys.stderr))
-    report = ingest(
-        paths, settings.data_dir, lambda: load_embedder(settings.embedder, settings.model_cache), settings.embedder,
-        rebuild=rebuild, log=log, chroma_host=settings.chroma_host, chroma_port=settings.chroma_port,
-    )
+    log = (lambda s: None) if quiet else (lambda s: print(_zh(s), file=sys.stderr))
+    handler = None if quiet else _stage_lines()
+    try:
+        report = ingest(
+            paths, settings.data_dir, lambda: load_embedder(settings.embedder, settings.model_cache),
+            settings.embedder, rebuild=rebuild, log=log, progress=None if quiet else EmbedProgress(),
+            chroma_host=settings.chroma_host, chroma_port=settings.chroma_port,
+        )
+    finally:
+        if handler:
+            logging.getLogger("ingest.progress").removeHandler(handler)
     for doc_id, lines in report.dropped.items():
         spam = [ln for ln in lines if ln.startswith(("injected spam", "mojibake"))]
         log(f"{doc_id}: cleaned {len(lines)} items" + "".join(f"\n  dropped {ln}" for ln in spam))
@@ -69,7 +78,7 @@ def run_ingest(paths, settings: Settings, rebuild: bool = False, quiet: bool = F
         return 0
     if quiet:  # failures are always shown, one line each
         for path, msg in report.failed:
-            print(f"跳过 {path}：{msg}", file=sys.stderr)
+            print(_zh(f"跳过 {path}：{msg}"), file=sys.stderr)
     done = len(report.added) + len(report.updated) + len(report.unchanged)
     if done:
         print(f"部分失败：{len(report.failed)} 个文件或路径未能导入（见上），其余 {done} 个已在索引中；退出码 1",
@@ -77,6 +86,66 @@ def run_ingest(paths, settings: Settings, rebuild: bool = False, quiet: bool = F
     else:
         print(f"导入失败：{len(report.failed)} 个文件或路径都未能导入，索引没有变化；退出码 1", file=sys.stderr)
     return 1
+
+
+_TOO_LARGE = re.compile(r"file too large \((\d+) MB > (\d+) MB\)")
+
+
+def _zh(line: str) -> str:
+    """The size refusal in Chinese (the loader's message stays English: the web app and tests match it)."""
+    from .loaders import MAX_CHARS
+
+    return _TOO_LARGE.sub(
+        lambda m: f"文件太大（{m[1]} MB，超过 {m[2]} MB 的文件不读取），已拒绝；单个文件最多 {MAX_CHARS:,} 字，"
+                  "请拆分成几个文件后再导入", line)
+
+
+def _stage_lines() -> logging.Handler:
+    """Print the parse stages of a large file (ingest/pipeline.py) to stderr, one line each."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    logger = logging.getLogger("ingest.progress")
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    logger.propagate = False
+    return handler
+
+
+class EmbedProgress:
+    """index.ingest's progress callback: one stderr line when embedding starts, then at most one
+    every `every` seconds, and one when it is done — in Chinese, with the time left."""
+
+    def __init__(self, every: float = 30.0, out=None, clock=time.monotonic):
+        self.every, self.out, self.clock = every, out, clock
+        self.t0 = self.last = None
+        self.done0 = 0
+
+    def __call__(self, fraction: float, message: str) -> None:
+        m = re.search(r"(\d+)/(\d+)", message)
+        if not m:
+            return
+        done, total = int(m[1]), int(m[2])
+        now = self.clock()
+        if self.t0 is None:  # the first call comes after the first batch: the rate is measured from here
+            if done >= total:
+                return  # one call did it all: nothing to wait for
+            self.t0, self.done0 = now, done
+        elif done < total and now - self.last < self.every:
+            return
+        self.last = now
+        if done >= total:
+            line = f"向量化完成：{total:,} 个检索块；正在写入索引（BM25、数量规则、向量库）"
+        else:
+            spent = now - self.t0
+            rate = (done - self.done0) / spent if spent > 0 else 0
+            left = f"，预计还需 {_mmss((total - done) / rate)}" if rate else ""
+            line = f"向量化：{done:,}/{total:,} 个检索块（{done / total:.0%}）{left}"
+        print(line, file=self.out or sys.stderr, flush=True)
+
+
+def _mmss(seconds: float) -> str:
+    s = int(seconds + 0.5)
+    return f"{s // 3600} 小时 {s % 3600 // 60} 分" if s >= 3600 else f"{s // 60} 分 {s % 60} 秒" if s >= 60 else f"{s} 秒"
 
 
 def _indexed_docs(settings: Settings) -> list[dict]:

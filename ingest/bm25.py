@@ -26,6 +26,8 @@ def build(chunk_tokens):
 
 
 def save(gen_dir: Path, chunk_tokens) -> None:
+    if not chunk_tokens:  # a generation with no chunk (every file failed) has nothing to search; bm25s refuses it
+        return
     tmp = Path(gen_dir) / (DIR + ".tmp")
     shutil.rmtree(tmp, ignore_errors=True)
     build(chunk_tokens).save(str(tmp), show_progress=False)

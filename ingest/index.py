@@ -306,6 +306,11 @@ def ingest(
                 new_docs.pop(doc_id), new_clauses.pop(doc_id, None), new_chunks.pop(doc_id, None)
         _versions.forget(superseded, set(report.removed))
 
+        if not new_docs and gen is None:
+            # Nothing was indexed before and nothing could be now: an empty index would only make every
+            # question fail; leave the data dir without one, so the CLIs keep saying "run python -m ingest".
+            report.seconds = time.monotonic() - t0
+            return report
         if rebuild and not new_docs and gen is not None:
             # A rebuild from paths that gave no document would replace a working index with an empty one.
             log("重建没有读到任何可导入的文件，现有索引保持不变")

@@ -94,6 +94,15 @@ def test_every_file_failing_exits_1_and_names_each(index_copy, src):
     assert "导入失败：3 个" in lines[-1]
 
 
+def test_every_file_failing_into_an_empty_data_dir_writes_no_index(tmp_path, src):
+    (src / "junk.txt").write_bytes(b"\x00\x01\x02 binary")
+    data = tmp_path / "fresh"
+    r = run_ingest(str(src), data_dir=data)
+    assert r.returncode == 1, r.stderr
+    assert one_line_each(r.stderr)[-1].startswith("导入失败")  # was a traceback from the BM25 writer
+    assert not (data / "CURRENT").exists() and not list(data.glob("gen-*"))
+
+
 def test_a_partial_failure_exits_1_says_which_and_indexes_the_rest(index_copy, src):
     (src / "peixun_test.txt").write_text(SMALL, encoding="utf-8")
     (src / "shouye.html").write_text(NAV_HTML, encoding="utf-8")

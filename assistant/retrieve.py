@@ -250,19 +250,22 @@ class Retriever:
         cached = self._clause_terms.get(clause_id)
         if cached is None:
             clause = self.store.clauses[clause_id]
-            heads = " ".join(self.store.by_path[(clause.doc_id, p)].heading for p in clause.parents
-                             if (clause.doc_id, p) in self.store.by_path)
+            heads = self._headings(clause)
             body = without_instructions(clause.text, " ")  # injected instructions are data, not coverage
             cached = self._clause_terms[clause_id] = frozenset(tokens(normalize(f"{heads} {body}")))
         return cached
+
+    def _headings(self, clause) -> str:
+        """The headings of the clauses above `clause`, as one text."""
+        return " ".join(self.store.by_path[(clause.doc_id, p)].heading for p in clause.parents
+                        if (clause.doc_id, p) in self.store.by_path)
 
     def sentence_terms(self, clause_id: str) -> tuple[frozenset[str], tuple[frozenset[str], ...]]:
         """The words of a clause's headings, and of each of its own sentences."""
         cached = self._sentence_terms.get(clause_id)
         if cached is None:
             clause = self.store.clauses[clause_id]
-            heads = " ".join(self.store.by_path[(clause.doc_id, p)].heading for p in clause.parents
-                             if (clause.doc_id, p) in self.store.by_path)
+            heads = self._headings(clause)
             body = without_instructions(clause.own_text or clause.text, " ")
             sents = tuple(frozenset(tokens(normalize(x))) for x in _SENTENCE.split(body) if x.strip())
             cached = self._sentence_terms[clause_id] = (frozenset(tokens(normalize(heads))), sents or (frozenset(),))

@@ -121,7 +121,7 @@ class Assistant:
             return Answer(compose.in_script(text, q.script, [title]), False, script=q.script)
         quote = compose.article_quote(clause)
         citation = self.store.citation(clause, quote)
-        text = compose.frame_fact([citation], [[quote]])
+        text = compose.frame_fact([[citation]])
         return Answer(compose.in_script(text, q.script, [compose.display(quote)]), True, (citation,), script=q.script)
 
     def _compare_documents(self, q: Query) -> Answer:
@@ -207,23 +207,22 @@ class Assistant:
         if named and not self._wider(best.chunk.region, named):
             # The city answers; national or provincial law on the same point is shown beside it, labelled.
             picked += [h for h in good[1:] if self._wider(h.chunk.region, named)][:1]
-        citations, quotes = [], []
+        groups: list[list[Citation]] = []  # per decisive clause, one citation per quoted span
         for h in picked:
             clause = self.store.clauses[h.chunk.clause_id]
             lead = self._lead_in(clause)
             if lead is not None:  # an item of "有下列情形之一的，…：" means nothing without its lead-in
-                citations.append(lead)
-                quotes.append([lead.quote])
+                groups.append([lead])
             qs = self._quotes(clause, scored.query_terms, q.simplified, pattern=q.answer_pattern)
-            citations.append(self.store.citation(clause, qs[0]))
-            quotes.append(qs)
+            groups.append([self.store.citation(clause, x) for x in qs])
+        citations = [c for g in groups for c in g]
         # Further relevant clauses are listed as citations after the decisive ones.
         for h in [h for h in good[len(picked):4] if h.chunk.clause_id not in {c.clause_id for c in citations}]:
             clause = self.store.clauses[h.chunk.clause_id]
             qs = self._quotes(clause, scored.query_terms, q.simplified, limit=1, pattern=q.answer_pattern)
             citations.append(self.store.citation(clause, qs[0]))
-        text = compose.frame_fact(citations[: len(quotes)], quotes)
-        keep = [compose.display(x) for qs in quotes for x in qs]
+        text = compose.frame_fact(groups)
+        keep = [compose.display(c.quote) for g in groups for c in g]
         answer = Answer(compose.in_script(text, q.script, keep), True, tuple(citations), script=q.script)
         return mark_conflict(answer, q.simplified)  # two current documents of one region that disagree
 
@@ -316,15 +315,19 @@ class Assistant:
         lines, citations = [], []
         for row in rows:
             if row.found:
-                citations.append(row.citation)
+                parts = []
+                for c in row.citations:
+                    citations.append(c)
+                    parts.append(f"“{compose.display(c.quote)}”[{len(citations)}]")
                 ref = compose.clause_ref(row.citation.clause)
-                lines.append(f"- {row.region}（{ref}）：“{row.requirement}”[{len(citations)}]")
+                lines.append(f"- {row.region}（{ref}）：{'……'.join(parts)}")
             else:
                 lines.append(f"- {row.region}：{NOT_SET}（该地区文件未提及）")
         found = any(r.found for r in rows)
         head = f"关于“{topic}”的各地规定：" if found else f"所选地区的文件都没有关于“{topic}”的规定。"
         text = head + "\n" + "\n".join(lines)
-        return Answer(compose.in_script(text, q.script, [r.requirement for r in rows]), found, tuple(citations),
+        return Answer(compose.in_script(text, q.script, [compose.display(c.quote) for c in citations]), found,
+                      tuple(citations),
                       script=q.script, table=tuple(r.as_dict() for r in rows))
 
 

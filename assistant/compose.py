@@ -24,6 +24,9 @@ MAX_QUOTE = 160
 
 ASKS_LIST = re.compile(r"哪些|哪几|包括|包含|有什么要求|什么要求|措施|分为|分成|几类|几种|列举|都有|是什么")
 MAX_ITEMS = 12
+# The part of an 意见/方案 that holds its tasks, and the words that ask for them rather than name a subject.
+TASK_PART = re.compile(r"主要任务|重点任务|主要措施|具体(工作)?措施|工作措施|主要内容|主要举措|重点工作|工作重点|主要工作")
+OUTLINE_WORDS = re.compile(r"^(要求|措施|主要|内容|任务|举措|规定|重点|工作|方面|哪些|什么)$")
 ASKS_PENALTY = re.compile(r"处罚|罚款|罚|责任|后果|处分|违反|违规|追究|会怎样|会怎么样|怎么处理|吊销|撤销|拘留")
 PENALTY_PART = re.compile(r"法律责任|罚则|奖励与处罚|奖惩")
 ITEM_START = re.compile(r"^\s*([(（][一二三四五六七八九十\d]+[)）]|[一二三四五六七八九十]+、|\d+[.．、]|[①-⑳])")
@@ -252,7 +255,10 @@ def frame_list(citations: list[Citation], has_head: bool, total: int) -> str:
     items = citations[1:] if has_head else citations
     if has_head:
         c = citations[0]
-        lines.append(f"{c.region}《{c.title}》{clause_ref(c.clause)}规定：“{display(c.quote)}”[1]")
+        if len(c.quote) <= 24 and not c.quote.rstrip().endswith(("：", ":", "。", "；", ";")):  # a part's heading
+            lines.append(f"{c.region}《{c.title}》{clause_ref(c.clause)}“{display(c.quote)}”[1]包括：")
+        else:
+            lines.append(f"{c.region}《{c.title}》{clause_ref(c.clause)}规定：“{display(c.quote)}”[1]")
     else:
         c = citations[0]
         lines.append(f"{c.region}《{c.title}》的规定：")

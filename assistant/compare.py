@@ -18,7 +18,8 @@ TOPICS = ("教师培训经费", "教研员配备", "集团化办学", "名师工
 NOT_SET = "未规定"
 # Words that frame a comparison request rather than name its topic.
 _FRAME = re.compile(
-    r"比较|对比|相比|一下|请|分别|各自|有什么|有哪些|哪些|哪个|城市|地区|文件|提到|提及|规定|要求|都|各市|各地|各份|"
+    r"比较|对比|相比|一下|请|分别|各自|有什么|有哪些|哪些|哪个|哪几个|城市|地区|地方|文件|提到了?|提及|涉及|说到|讲到|谈到|"
+    r"规定|要求|都|各市|各地|各份|各个|"
     r"区别|异同|是什么|怎么|如何|方面|作了|做了|有关|关于|[的和与及对在、,，。?？!！:：]"
 )
 MIN_COVERAGE = 0.6  # a row must contain most of the topic: "未规定" is a claim too

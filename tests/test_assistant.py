@@ -109,6 +109,21 @@ def test_comparison_marks_cities_that_say_nothing(bot):
     rows = {r["地区"]: r for r in ans.table}
     assert rows["清远市"]["规定"] != "未规定"
     assert rows["克拉玛依市"]["规定"] == "未规定"
+    # "哪些城市" is answered by the names first; the cities that say nothing are summed up, not listed
+    named = [r for r, row in rows.items() if row["规定"] != "未规定"]
+    assert ans.answer.splitlines()[0].startswith(f"提到“集团化办学”的有：{'、'.join(named)}（共{len(named)}个地区）")
+    assert "克拉玛依市：未规定" not in ans.answer
+
+
+def test_which_places_question_names_its_topic_only(bot):
+    ans = bot.ask("哪些地方提到了名师工作室？")
+    assert ans.found and "“名师工作室”" in ans.answer.splitlines()[0]
+
+
+def test_a_follow_up_without_an_earlier_question_asks_for_the_whole_question(bot):
+    ans = bot.ask("那清远呢？")
+    assert not ans.found and not ans.citations
+    assert "上一个问题" in ans.answer and "那 呢" not in ans.answer
 
 
 @pytest.mark.parametrize("bad", ["", "   \n", "教" * 5000, "\x00\x01\x02\x03\x04garbage\x05", "hello world"])

@@ -265,6 +265,33 @@ def test_follow_up_example_button_and_chinese_errors_in_chat(open_page):
     assert "30" in ask(page, "学校领导每学期听课多少节？")  # still answering afterwards
 
 
+def test_each_quoted_span_has_its_own_source_and_context_does_not_go_stale(open_page, shots):
+    page = open_page()
+    text = ask(page, "哪些地方提到了名师工作室？")
+    assert text.startswith("提到“名师工作室”的有") or "提到“名师工作室”的有" in text
+    # 清远's row quotes two separate sentences of 三(二)6: each marker opens the clause with its own span marked
+    markers = re.findall(r"“([^”]{6,})”\[(\d+)\]", text)
+    assert {n for _, n in markers} >= {"2", "3"}, text
+    cites = page.locator(f"{BOT} .zc-cite")
+    texts = cites.all_inner_texts()
+    for n in ("2", "3"):
+        cites.nth(next(i for i, t in enumerate(texts) if n in t)).click()
+        panel_shows(page, "三(二)6", "工作室")
+    page.screenshot(path=str(shots / "spans.png"))
+    # every span also under 出处
+    assert text.count("三(二)6") >= 2
+
+    # all three 跃升 of the enumeration, in the web chat too
+    text = ask(page, "中小学教育质量提升行动方案提出的“三个跃升”是什么？")
+    for part in ("內涵式發展", "優質均衡", "治理現代化"):
+        assert part in text, text
+
+    # a city asked about earlier does not scope an unrelated question
+    ask(page, "随州市课后服务怎么安排？")
+    text = ask(page, "名师工作室有什么要求？")
+    assert "清远市" in text, text
+
+
 def test_compare_table_one_row_per_city(open_page, shots):
     page = open_page()
     page.get_by_role("tab", name="对比").click()

@@ -30,6 +30,7 @@ OUTLINE_WORDS = re.compile(r"^(要求|措施|主要|内容|任务|举措|规定|
 ASKS_PENALTY = re.compile(r"处罚|罚款|罚|责任|后果|处分|违反|违规|追究|会怎样|会怎么样|怎么处理|吊销|撤销|拘留")
 PENALTY_PART = re.compile(r"法律责任|罚则|奖励与处罚|奖惩")
 ITEM_START = re.compile(r"^\s*([(（][一二三四五六七八九十\d]+[)）]|[一二三四五六七八九十]+、|\d+[.．、]|[①-⑳])")
+ASKS_WHO = re.compile(r"哪(些|个|几个)(部门|单位|机构)|谁(来)?负责|由谁|谁牵头|责任单位|牵头单位")
 RESPONSIBILITY = re.compile(r"^[(（]\s*(责任单位|牵头单位|配合单位|责任部门|牵头部门)")
 LIST_TAIL = 240  # how much of a list may follow a sentence that introduces it ("领导小组：")
 
@@ -131,7 +132,8 @@ def pick_sentences(clause: Clause, terms: tuple[str, ...], question: str, limit:
             score += 2
         if len(_strip_marker(sents[i])) < 6:  # a bare heading says nothing by itself
             score -= 3
-        if RESPONSIBILITY.match(_strip_marker(sents[i])):  # "(责任单位:市教育局…)" names who, not what
+        if RESPONSIBILITY.match(_strip_marker(sents[i])) and not ASKS_WHO.search(question):
+            # "(责任单位:市教育局…)" names who, not what: the answer only when who is asked
             score -= 5
         if title and _is_title_line(ns, title):  # the document's own name restates the question, answers nothing
             score -= 8

@@ -45,6 +45,8 @@ DATE = (r"(19|20)\d\d|[〇○零一二三四五六七八九]{4}年|年底|年前
 ANSWER_TYPES = (
     # "从多少减到了多少" asks for a change: both numbers, as the document states the change
     (r"(从|由)(多少|几).{0,12}(到|至)了?(多少|几)", rf"(从|由)[^。；;]{{0,16}}{_N}[^。；;]{{0,16}}(到|至)[^。；;]{{0,8}}{_N}"),
+    # "哪些部门负责…" asks for the departments named together (教育、民政、市场监管部门)
+    (r"哪(些|几个)(部门|单位|机构)", r"(?:[\u4e00-\u9fff]{1,6}、){2,}[\u4e00-\u9fff]{1,6}(部门|局|委|厅|单位|机构)"),
     # "分成哪几类" asks for the division itself (分为…四类), not for one of its parts
     (r"(分为|分成|划分为|分|有)哪(几|些)?(类|种)|几类|几种|哪几类|哪几种", r"(分为|分成|划分为|包括)[^。；;]{2,}|[两二三四五六七八九十\d]+(类|种)"
      r"|[^、，。；;+]{1,12}[、+][^、，。；;+]{1,12}[、+]"),  # or an enumeration of three or more (甲、乙、丙 / 甲+乙+丙)

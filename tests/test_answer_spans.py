@@ -31,7 +31,7 @@ PLAN = """湖畔县义务教育优质均衡发展实施方案
 二、重点任务
 （一）扩充优质学位。新建改扩建中小学5所。
 （二）推进集团化办学。每个教育集团至少包含一所乡村学校。
-（三）加强教师交流。每年交流轮岗教师不低于应交流人数的10%。
+（三）加强教师交流。每年交流轮岗教师不低于应交流人数的10%。（责任单位：县教育局、县人社局、县财政局）
 
 三、保障措施
 （一）加强组织领导。
@@ -107,3 +107,12 @@ def test_a_question_about_the_whole_document_lists_its_tasks(bot):
     assert a.found
     assert [c.clause for c in a.citations] == ["二", "二(一)", "二(二)", "二(三)"]
     assert "扩充优质学位" in a.answer and "加强教师交流" in a.answer and "为推进全县" not in a.answer
+
+
+def test_which_departments_is_answered_by_the_responsibility_line(bot):
+    a = bot.ask("教师交流轮岗由哪些部门负责？")
+    assert a.found and a.citations[0].clause == "二(三)"
+    assert "县人社局" in a.answer
+    # asked what, not who, the same line is not the answer
+    b = bot.ask("教师交流轮岗每年交流多少？")
+    assert b.found and "10%" in b.citations[0].quote and "县人社局" not in b.citations[0].quote

@@ -174,7 +174,7 @@ class Assistant:
             if not any(r in text for r in roles) and any(r in text for r in ROLE_WORDS):
                 return False
         if pattern:
-            return bool(re.search(pattern, normalize(self.store.clauses[hit.chunk.clause_id].text)))
+            return bool(re.search(pattern, compose.without_names(normalize(clause.text))))
         return True
 
     def _retrieve(self, q: Query, regions: list[str] | None, named: list[str] | None = None) -> Answer:

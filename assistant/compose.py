@@ -35,6 +35,16 @@ RESPONSIBILITY = re.compile(r"^[(（]\s*(责任单位|牵头单位|配合单位|
 LIST_TAIL = 240  # how much of a list may follow a sentence that introduces it ("领导小组：")
 
 
+# a quoted name or a title with a number in it ("“强校三年行动方案”", "《…2025年…》")
+_NAME = re.compile(r"“[^”“]{0,14}[\d一二两三四五六七八九十百][^”“]{0,14}”|《[^》]{0,40}[\d一二两三四五六七八九十][^》]{0,40}》")
+
+
+def without_names(text: str) -> str:
+    """`text` with quoted names and titles that hold a number blanked: the 三年 of “强校三年行动方案” is part of
+    a name, never the asked number or date."""
+    return _NAME.sub("“”", text)
+
+
 def sentence_spans(text: str) -> list[tuple[int, int]]:
     """(start, end) of each sentence of `text`, stripped; one that ends with a colon keeps the list lines after it,
     so "成立领导小组：" is quoted together with its members (still one verbatim span)."""
@@ -126,7 +136,7 @@ def pick_sentences(clause: Clause, terms: tuple[str, ...], question: str, limit:
     for i in clean:
         ns = normalize(sents[i])
         score = sum(weight(t) for t in shares(ns))
-        if pattern and re.search(pattern, ns):
+        if pattern and re.search(pattern, without_names(ns)):
             score += 4
         elif wants_number and HAS_NUMBER.search(ns):
             score += 2
@@ -141,7 +151,8 @@ def pick_sentences(clause: Clause, terms: tuple[str, ...], question: str, limit:
     # The sentence with the asked kind of answer (a number of that unit, a date) comes first: the clause was
     # chosen for the question's words, and the sentence that repeats them may not hold the answer. It must
     # still share a word with the question (score above the pattern's own bonus).
-    typed = {i for score, i in scored if pattern and re.search(pattern, normalize(sents[i])) and score > 4}
+    typed = {i for score, i in scored
+             if pattern and re.search(pattern, without_names(normalize(sents[i]))) and score > 4}
     best = sorted(scored, key=lambda x: (x[1] not in typed, -x[0], x[1]))
     if not best:
         return []

@@ -33,9 +33,14 @@ PLAN = """湖畔县义务教育优质均衡发展实施方案
 （二）推进集团化办学。每个教育集团至少包含一所乡村学校。
 （三）加强教师交流。每年交流轮岗教师不低于应交流人数的10%。（责任单位：县教育局、县人社局、县财政局）
 
+（四）实施“强师三年行动计划”，全面完成强师计划各项任务。
+
 三、保障措施
 （一）加强组织领导。
 （二）落实经费保障。
+
+四、实施步骤
+强师计划分两个阶段推进，用5年时间完成。
 """
 
 
@@ -105,7 +110,7 @@ def test_every_quoted_span_is_its_own_citation(bot, question):
 def test_a_question_about_the_whole_document_lists_its_tasks(bot):
     a = bot.ask("湖畔县义务教育优质均衡发展有什么要求？")
     assert a.found
-    assert [c.clause for c in a.citations] == ["二", "二(一)", "二(二)", "二(三)"]
+    assert [c.clause for c in a.citations] == ["二", "二(一)", "二(二)", "二(三)", "二(四)"]
     assert "扩充优质学位" in a.answer and "加强教师交流" in a.answer and "为推进全县" not in a.answer
 
 
@@ -116,3 +121,11 @@ def test_which_departments_is_answered_by_the_responsibility_line(bot):
     # asked what, not who, the same line is not the answer
     b = bot.ask("教师交流轮岗每年交流多少？")
     assert b.found and "10%" in b.citations[0].quote and "县人社局" not in b.citations[0].quote
+
+
+def test_a_number_inside_a_quoted_name_is_not_the_answer(bot):
+    from assistant.compose import without_names
+
+    assert "三年" not in without_names("实施“强师三年行动计划”") and "随班就读" in without_names("“随班就读+送教上门”")
+    a = bot.ask("强师计划的各项任务要几年全面完成？")
+    assert a.found and a.citations[0].clause == "四" and "5年" in a.citations[0].quote

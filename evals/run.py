@@ -32,15 +32,24 @@ def gold_set(case: dict) -> set[tuple[str, str]]:
     return {(key, path) for key, paths in (case.get("gold") or {}).items() for path in paths}
 
 
+_CN_DIGITS = "一二三四五六七八九十百零〇"
+
+
+def _same_number(last: str, nxt: str) -> bool:
+    ascii_digit = str.isdigit
+    if last.isascii() and ascii_digit(last):
+        return nxt.isascii() and ascii_digit(nxt)
+    return last in _CN_DIGITS and (nxt in _CN_DIGITS or nxt in "条條")
+
+
 def hits_gold(cited: tuple[str, str, str], gold: set[tuple[str, str]]) -> bool:
     """A citation (region, doc_id, path) hits gold keyed by region or doc_id; a cited sub-clause of a
     gold clause counts (第十九条(二) answers a question whose gold is 第十九条)."""
     region, doc_id, path = cited
     for key, g in gold:
-        # after a closing bracket any continuation is a sub-clause (四(二) → 四(二)4); after a numeral it
-        # may be another number (第十条 is not under 第一条, 1 not under 12)
-        if key in (region, doc_id) and (path == g or (path.startswith(g) and (
-                g.endswith((")", "）")) or (not path[len(g)].isdigit() and path[len(g)] not in "一二三四五六七八九十百零条")))):
+        # a continuation is a sub-clause (四(二) → 四(二)4, 第五条 → 第五条2 or 第六条⑤) unless it goes on
+        # writing the same number (第十条 is not under 第一条, 12 not under 1)
+        if key in (region, doc_id) and (path == g or (path.startswith(g) and not _same_number(g[-1], path[len(g)]))):
             return True
     return False
 

@@ -30,6 +30,7 @@ from .store import Store
 # contain at least this share of the question's content terms to count as an answer.
 MIN_COVERAGE = 0.35
 WHICH_REGIONS = re.compile(r"哪些(城市|地区|地方|市|县|区|省)|哪(个|几个)(城市|地区|地方|市|县|区|省)")
+DUTY_ASKED = re.compile(r"(家长|父母|监护人|学生|学校|教师|老师|校长|幼儿园|举办者|班主任)(要|应当|应该|必须|需要|得|该)")
 FOLLOWUP_WORDS = re.compile(r"^(那|那么|还有|再问|如果是|换成|要是)|呢[?？]?$")
 MIN_DENSE = 0.80
 
@@ -189,6 +190,12 @@ class Assistant:
         roles = tuple(r for r in ROLE_WORDS if r in q.simplified) + ((q.role,) if q.role else ())
         good = [h for h in scored.hits if self._is_answer(h, scored.query_terms, q.answer_pattern,
                                                           exact=self._wider(h.chunk.region, named), roles=roles)]
+        bearer = DUTY_ASKED.search(q.simplified)
+        if bearer:  # "家长要怎么…": the article putting the duty on 家长 before one where 学校 must tell 家长
+            actor = "教师" if bearer.group(1) == "老师" else bearer.group(1)
+            duty = re.compile(rf"{actor}[^，。；,;]{{0,12}}(应当|必须|应|要|须)")
+            good.sort(key=lambda h: (self._wider(h.chunk.region, named),  # the asked place still answers first
+                                     not duty.search(normalize(self.store.clauses[h.chunk.clause_id].text))))
         if not compose.ASKS_PENALTY.search(q.simplified):
             # A law's 法律责任 chapter restates each duty as a penalty; a question about the duty wants the duty.
             good.sort(key=lambda h: self._in_penalty_part(self.store.clauses[h.chunk.clause_id]))

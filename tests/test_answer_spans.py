@@ -18,6 +18,10 @@ RULES = """湖畔县中小学收费管理办法
 
 第四条 课后服务分为基础托管、兴趣拓展、学业辅导三类。基础托管由学校统一组织实施。兴趣拓展由学生自愿选择参加。学业辅导由本校教师轮流承担。
 
+第六条 学校应当关注患有特殊疾病的学生，发现学生患有特殊疾病的，及时告知其家长，并安排适宜的活动。
+
+第七条 学生家长应当配合学校做好安全工作。学生患有特殊疾病的，家长应当及时告知学校。
+
 第五条 学校食堂应当公示饭菜价格。学校不得向学生推销教辅材料。学生午餐补助标准为每生每天5元，由县财政全额承担。
 """
 
@@ -129,3 +133,8 @@ def test_a_number_inside_a_quoted_name_is_not_the_answer(bot):
     assert "三年" not in without_names("实施“强师三年行动计划”") and "随班就读" in without_names("“随班就读+送教上门”")
     a = bot.ask("强师计划的各项任务要几年全面完成？")
     assert a.found and a.citations[0].clause == "四" and "5年" in a.citations[0].quote
+
+
+def test_the_article_putting_the_duty_on_the_asker_comes_first(bot):
+    a = bot.ask("孩子患有特殊疾病，家长要怎么跟学校说？")
+    assert a.found and a.citations[0].clause == "第七条"

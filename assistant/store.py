@@ -1,13 +1,12 @@
 """Read side of the index: documents, clauses, chunks, BM25 and the Chroma collection.
 
 Everything a citation needs (title, region, clause path, verbatim text) comes
-from here, i.e. from what ingestion stored, never from a model.
+from here, i.e. from what ingestion stored, never from a model. Clauses and chunks
+are read on demand from the generation's lookup.sqlite (assistant/store_lookup.py).
 """
 from __future__ import annotations
 
 import json
-import logging
-import sqlite3
 import threading
 import time
 from dataclasses import dataclass
@@ -15,11 +14,10 @@ from functools import cached_property
 from pathlib import Path
 
 from ingest.errors import IndexMissingError, UsageError, VectorStoreUnavailable
-from ingest.index import chroma_client, current_generation, read_generation, read_head
-from ingest.lookup import FILE as LOOKUP_FILE
+from ingest.index import chroma_client, current_generation
 from ingest.lookup import is_current
 from ingest.textnorm import t2s
-from ingest.types import GENERIC_REGION, NATIONAL_REGION, Answer, Chunk, Citation, Clause, DocMeta
+from ingest.types import GENERIC_REGION, NATIONAL_REGION, Answer, Citation, Clause, DocMeta
 from ingest.validate import instruction_spans, repeats
 
 
@@ -47,11 +45,13 @@ class Store:
         self._chroma = (chroma_host, chroma_port)
         # A generation with its lookup database is read on demand (assistant/store_lookup.py); one
         # written before it existed is read whole, as before, until `python -m ingest.upgrade`.
+        from .store_lookup import open_lookup, read_whole
+
         self._lookup = None
         if is_current(gen):
-            self._open_lookup(gen)
+            open_lookup(self, gen)
         else:
-            self._read_whole(gen)
+            read_whole(self, gen)
         self._check_vectors(gen)
         from ingest import versions
 
@@ -60,49 +60,12 @@ class Store:
         self._down_since: float | None = None  # when a Chroma server last failed to answer
         self._down_lock = threading.Lock()
 
-    def _damaged(self, gen: Path, why: str) -> IndexMissingError:
+    def damaged(self, gen: Path, why: str) -> IndexMissingError:
         return IndexMissingError(f"the index at {gen} is damaged ({why}); fix: python -m ingest --rebuild corpus/")
 
-    def _docs(self, docs: list[dict]) -> dict[str, DocInfo]:
+    def doc_infos(self, docs: list[dict]) -> dict[str, DocInfo]:
         return {d["doc_id"]: DocInfo(d["doc_id"], DocMeta(**d["meta"]), d["text"], d["clause_count"], d["source_path"])
                 for d in docs}
-
-    def _open_lookup(self, gen: Path) -> None:
-        from .store_lookup import ChunkSeq, ClauseMap, Lookup, ParentIds, PathMap
-
-        self.manifest, docs = read_head(gen)
-        try:
-            self.docs = self._docs(docs)
-            self._lookup = look = Lookup(gen, lambda doc_id: self.docs[doc_id].text)
-            self.clauses = ClauseMap(look)
-            self.by_path = PathMap(look)
-            self.parent_ids = ParentIds(look)
-            self.chunks = ChunkSeq(look)
-        except (KeyError, TypeError, AttributeError) as e:
-            raise self._damaged(gen, f"bad record: {type(e).__name__}") from None
-        except (sqlite3.Error, OSError, IndexError, ValueError) as e:
-            raise self._damaged(gen, f"unreadable {LOOKUP_FILE}: {type(e).__name__}") from None
-        self.chunk_tokens: list = []  # lookup.sqlite is written with bm25/: no chunk's tokens are needed
-        self.chunk_index = {cid: i for i, cid in enumerate(self.chunks.ids)}
-
-    def _read_whole(self, gen: Path) -> None:
-        from ingest.bm25 import DIR as BM25_DIR
-
-        logging.getLogger(__name__).info("%s has no %s: reading it whole (faster after python -m ingest.upgrade)",
-                                         gen, LOOKUP_FILE)
-        # With the prebuilt BM25 index no chunk's tokens are needed here (nor kept in memory).
-        self.manifest, docs, clauses, chunks = read_generation(gen, tokens=not (gen / BM25_DIR).is_dir())
-        try:
-            self.docs = self._docs(docs)
-            self.clauses = {c["clause_id"]: Clause(**{k: tuple(v) if k == "parents" else v for k, v in c.items()})
-                            for c in clauses}
-            self.chunk_tokens = [c.pop("tokens") for c in chunks] if chunks and "tokens" in chunks[0] else []
-            self.chunks = [Chunk(**c) for c in chunks]
-        except (KeyError, TypeError, AttributeError) as e:  # valid JSON with the wrong fields
-            raise self._damaged(gen, f"bad record: {type(e).__name__}") from None
-        self.chunk_index = {c.chunk_id: i for i, c in enumerate(self.chunks)}
-        self.by_path = {(c.doc_id, c.path): c for c in self.clauses.values()}
-        self.parent_ids = frozenset(c.parent_id for c in self.clauses.values() if c.parent_id)
 
     def _check_vectors(self, gen: Path) -> None:
         chroma_host, manifest = self._chroma[0], self.manifest
@@ -112,7 +75,7 @@ class Store:
         if chroma_host is None and not (gen / "chroma" / "chroma.sqlite3").is_file():
             # Checked here, not on first search: a tool answer must not hide a lost vector store, and
             # opening a missing path would make Chroma create an empty one inside the index.
-            raise self._damaged(gen, "its chroma/ vector store is missing")
+            raise self.damaged(gen, "its chroma/ vector store is missing")
 
     # ---- lookups -------------------------------------------------------
     @cached_property

@@ -12,8 +12,9 @@ import json
 import os
 import sqlite3
 import threading
-from collections import OrderedDict
+from collections import OrderedDict, namedtuple
 from collections.abc import Mapping, Sequence
+from itertools import repeat
 from pathlib import Path
 from typing import Callable, Iterator
 
@@ -31,6 +32,7 @@ class Lookup:
         self._lock = threading.Lock()
         self._doc_text = doc_text
         self._cache: OrderedDict[str, Clause | None] = OrderedDict()
+        self._parent_lists: dict[str, tuple[str, ...]] = {}
         self._chunk_fd = os.open(Path(gen_dir) / "chunks.jsonl", os.O_RDONLY)
         self.n_clauses = int(self.rows("SELECT value FROM meta WHERE key = 'clauses'")[0][0])
 
@@ -49,8 +51,15 @@ class Lookup:
             text = self._doc_text(doc)[start:stop]
         if own is None:
             own = text[:own_len]
-        return Clause(cid, doc, path, heading, text, own, start, stop, parent,
-                      tuple(json.loads(parents)) if parents != "[]" else (), level)
+        return Clause(cid, doc, path, heading, text, own, start, stop, parent, self._parents(parents), level)
+
+    def _parents(self, parents: str) -> tuple[str, ...]:
+        # Siblings share their parents' paths: parsed once per distinct list (77k json.loads were
+        # 1.2 s of reading every clause for the rules, cProfile at 1,000 laws).
+        hit = self._parent_lists.get(parents)
+        if hit is None:
+            hit = self._parent_lists[parents] = tuple(json.loads(parents))
+        return hit
 
     def clause(self, clause_id: str) -> Clause | None:
         with self._lock:
@@ -172,19 +181,15 @@ class ParentIds:
         return self._look.rows("SELECT count(DISTINCT parent_id) FROM clause")[0][0]
 
 
-class ChunkRef:
+class ChunkRef(namedtuple("_ChunkRow", "chunk_id clause_id doc_id region index seq")):
     """What iterating over the chunks yields: the four fields every whole-index pass reads (region and
-    document masks, the vector ids), the rest read from chunks.jsonl if asked for."""
+    document masks, the vector ids), the rest read from chunks.jsonl if asked for. A tuple, made once
+    per store: five passes over 80k chunks creating objects cost 0.8 s of cold start (cProfile)."""
 
-    __slots__ = ("chunk_id", "clause_id", "doc_id", "region", "_seq", "_i")
-
-    def __init__(self, seq: "ChunkSeq", i: int):
-        self._seq, self._i = seq, i
-        self.chunk_id, self.clause_id, self.doc_id, self.region = (seq.ids[i], seq.clause_ids[i], seq.doc_ids[i],
-                                                                   seq.regions[i])
+    __slots__ = ()
 
     def __getattr__(self, name):
-        return getattr(self._seq[self._i], name)
+        return getattr(self.seq[self.index], name)
 
 
 class ChunkSeq(Sequence):
@@ -195,6 +200,7 @@ class ChunkSeq(Sequence):
         self.ids, self.clause_ids, self.doc_ids, self.regions = look.chunk_columns()
         self._cache: OrderedDict[int, Chunk] = OrderedDict()
         self._lock = threading.Lock()
+        self._refs: list[ChunkRef] | None = None
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -218,4 +224,52 @@ class ChunkSeq(Sequence):
         return c
 
     def __iter__(self) -> Iterator[ChunkRef]:
-        return (ChunkRef(self, i) for i in range(len(self.ids)))
+        if self._refs is None:
+            self._refs = list(map(ChunkRef._make, zip(self.ids, self.clause_ids, self.doc_ids, self.regions,
+                                                      range(len(self.ids)), repeat(self))))
+        return iter(self._refs)
+
+
+# ---- the two ways a Store reads a generation ----------------------------------------------
+def open_lookup(store, gen: Path) -> None:
+    """Clauses and chunks on demand from lookup.sqlite; only documents and chunk ids in memory."""
+    from ingest.index import read_head
+
+    store.manifest, docs = read_head(gen)
+    try:
+        store.docs = store.doc_infos(docs)
+        store._lookup = look = Lookup(gen, lambda doc_id: store.docs[doc_id].text)
+        store.clauses = ClauseMap(look)
+        store.by_path = PathMap(look)
+        store.parent_ids = ParentIds(look)
+        store.chunks = ChunkSeq(look)
+    except (KeyError, TypeError, AttributeError) as e:
+        raise store.damaged(gen, f"bad record: {type(e).__name__}") from None
+    except (sqlite3.Error, OSError, IndexError, ValueError) as e:
+        raise store.damaged(gen, f"unreadable {FILE}: {type(e).__name__}") from None
+    store.chunk_tokens = []  # lookup.sqlite is written with bm25/: no chunk's tokens are needed
+    store.chunk_index = {cid: i for i, cid in enumerate(store.chunks.ids)}
+
+
+def read_whole(store, gen: Path) -> None:
+    """A generation written before lookup.sqlite: every clause and chunk as an object, as before."""
+    import logging
+
+    from ingest.bm25 import DIR as BM25_DIR
+    from ingest.index import read_generation
+
+    logging.getLogger(__name__).info("%s has no %s: reading it whole (faster after python -m ingest.upgrade)",
+                                     gen, FILE)
+    # With the prebuilt BM25 index no chunk's tokens are needed here (nor kept in memory).
+    store.manifest, docs, clauses, chunks = read_generation(gen, tokens=not (gen / BM25_DIR).is_dir())
+    try:
+        store.docs = store.doc_infos(docs)
+        store.clauses = {c["clause_id"]: Clause(**{k: tuple(v) if k == "parents" else v for k, v in c.items()})
+                         for c in clauses}
+        store.chunk_tokens = [c.pop("tokens") for c in chunks] if chunks and "tokens" in chunks[0] else []
+        store.chunks = [Chunk(**c) for c in chunks]
+    except (KeyError, TypeError, AttributeError) as e:  # valid JSON with the wrong fields
+        raise store.damaged(gen, f"bad record: {type(e).__name__}") from None
+    store.chunk_index = {c.chunk_id: i for i, c in enumerate(store.chunks)}
+    store.by_path = {(c.doc_id, c.path): c for c in store.clauses.values()}
+    store.parent_ids = frozenset(c.parent_id for c in store.clauses.values() if c.parent_id)

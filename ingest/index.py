@@ -3,7 +3,8 @@
 Layout of the data directory::
 
     CURRENT            name of the live generation (replaced atomically)
-    gen-<id>/          one complete index: manifest, docs, clauses, chunks, chroma/
+    gen-<id>/          one complete index: manifest, docs, clauses, chunks, chroma/, bm25/, vectors.npy,
+                       rules.json and lookup.sqlite (what a query process reads, see ingest/lookup.py)
     embcache.sqlite    vectors by (model, text hash): unchanged text is never re-embedded
     ingest.lock        one writer at a time
 

@@ -20,7 +20,7 @@ import sqlite3
 from pathlib import Path
 from typing import Callable, Iterator
 
-from .clause_terms import clause_terms, sentence_terms
+from .clause_terms import Segmenter
 from .textnorm import t2s
 from .validate import instruction_spans
 
@@ -127,6 +127,7 @@ def _add_clauses(db, group: list[dict], docs: dict[str, str], prev, n: int) -> t
     winners = {(c["doc_id"], c["path"]): c["clause_id"] for c in recs.values()}
     heading_of = {key: recs[cid]["heading"] for key, cid in winners.items()}
     rows, spans, reused = [], [], 0
+    seg = Segmenter()  # one document's sentences, each segmented once
     for c in recs.values():
         n += 1
         doc_text = docs.get(c["doc_id"], "")
@@ -139,8 +140,8 @@ def _add_clauses(db, group: list[dict], docs: dict[str, str], prev, n: int) -> t
         if words:
             reused += 1
         else:
-            h, sents = sentence_terms(heads, own, text)
-            words = (_dump(sorted(clause_terms(heads, text))), _dump([sorted(h), [sorted(s) for s in sents]]))
+            h, sents = seg.sentence_terms(heads, own, text)
+            words = (_dump(sorted(seg.clause_terms(heads, text))), _dump([sorted(h), [sorted(s) for s in sents]]))
         rows.append((n, c["clause_id"], c["doc_id"], c["path"], c["heading"], c["start"], c["end"], c["parent_id"],
                      _dump(list(c["parents"])), c["level"], own_len, None if sliced else text,
                      None if own_len is not None else own, int(winners[(c["doc_id"], c["path"])] == c["clause_id"]),

@@ -159,3 +159,38 @@ def test_a_new_generation_reuses_the_words_of_unchanged_clauses(two_indexes, emb
     n_old = len(old.clauses)
     assert any(f"({n_old:,} with words from the previous generation)" in m for m in logs), logs
     assert ix.current_generation(data) != old.generation
+
+
+def test_rule_words_from_the_lookup_are_opencc_s(two_indexes):
+    from assistant import calc
+    from assistant.obligations import extract_obligations
+    from ingest.textnorm import t2s
+
+    store = Store(two_indexes[0])
+    obs = extract_obligations(store)
+    assert any(t2s(o.quote) != o.quote for o in obs)  # the traditional-script documents' rules
+    assert sum(1 for o in obs if store._simplified.get(o.quote, False) is not False) == len(obs)
+    for o in obs:
+        assert calc._rule_terms(store, o) == (calc._grams(calc._text(o)), t2s(o.item))
+
+
+def test_the_saved_bm25_scores_as_bm25s_does(two_indexes):
+    import random
+
+    import bm25s
+    import numpy as np
+
+    from ingest.bm25 import DIR, Saved, doc_freqs
+
+    d = current_generation(two_indexes[0]) / DIR
+    ours, theirs = Saved(d), bm25s.BM25.load(str(d), mmap=True)
+    assert isinstance(Store(two_indexes[0]).bm25, Saved)
+    words = sorted(w for w in ours.vocab_dict if w)
+    for bm in (ours, theirs):  # bm25s maps "" past the last column; neither scores it (tokens() never gives it)
+        with pytest.raises(ValueError):
+            bm.get_scores([""])
+    rnd = random.Random(0)
+    for i in range(200):
+        q = rnd.sample(words, rnd.randint(1, 8)) + (["不在词表里的词"] if i % 3 == 0 else [])
+        assert np.array_equal(ours.get_scores(q), theirs.get_scores(q))
+    assert doc_freqs(ours) == doc_freqs(theirs)

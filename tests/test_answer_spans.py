@@ -138,3 +138,4 @@ def test_a_number_inside_a_quoted_name_is_not_the_answer(bot):
 def test_the_article_putting_the_duty_on_the_asker_comes_first(bot):
     a = bot.ask("孩子患有特殊疾病，家长要怎么跟学校说？")
     assert a.found and a.citations[0].clause == "第七条"
+

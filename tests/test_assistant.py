@@ -115,6 +115,12 @@ def test_comparison_marks_cities_that_say_nothing(bot):
     assert "克拉玛依市：未规定" not in ans.answer
 
 
+def test_comparison_finds_a_city_that_words_the_topic_differently(bot):
+    # 通用 says 课后看护 and 托管, not 课后服务: still a row with its clause, not 未规定
+    rows = {r["地区"]: r for r in bot.ask("哪些文件对课后服务作了规定？").table}
+    assert rows["随州市"]["条款"] == "二(六)" and rows["通用"]["条款"] == "五(二)"
+
+
 def test_which_places_question_names_its_topic_only(bot):
     ans = bot.ask("哪些地方提到了名师工作室？")
     assert ans.found and "“名师工作室”" in ans.answer.splitlines()[0]

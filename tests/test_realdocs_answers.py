@@ -99,3 +99,16 @@ def test_list_item_is_quoted_with_its_lead_in(law_bot):
 def test_metadata_is_listed_for_laws(law_bot):
     meta = law_bot.store.docs["jiaoyufa_2021"].meta
     assert (meta.region, meta.level, meta.title) == ("全国", "全国", "中华人民共和国教育法")
+
+
+def test_a_compound_matched_only_in_part_does_not_answer(law_bot):
+    # 第四十五条 speaks of 卫生保健设施: its 卫生 is half of 卫生标准, and 学校 is not 学校食堂
+    a = law_bot.ask("教育法对学校食堂的卫生标准怎么规定？")
+    assert not a.found, a.answer
+    # a word the clause has counts whole; a compound whose parts it has apart counts at most half
+    r = law_bot.retriever
+    clause = next(c for c in law_bot.store.clauses_of(next(d for d in law_bot.store.docs if d.startswith("jiaoyufa")))
+                  if c.path == "第四十五条")
+    words = r.clause_terms(clause.clause_id)
+    assert r.matched("卫生", words) == 1.0
+    assert 0 < r.matched("卫生设施", words) <= 0.5 and r.matched("学校食堂", words) < 0.5

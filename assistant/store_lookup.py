@@ -231,6 +231,9 @@ class ChunkSeq(Sequence):
 
 
 # ---- the two ways a Store reads a generation ----------------------------------------------
+_WARNED: set[str] = set()
+
+
 def open_lookup(store, gen: Path) -> None:
     """Clauses and chunks on demand from lookup.sqlite; only documents and chunk ids in memory."""
     from ingest.index import read_head
@@ -258,8 +261,13 @@ def read_whole(store, gen: Path) -> None:
     from ingest.bm25 import DIR as BM25_DIR
     from ingest.index import read_generation
 
-    logging.getLogger(__name__).info("%s has no %s: reading it whole (faster after python -m ingest.upgrade)",
-                                     gen, FILE)
+    # Said once per generation and process: such an index works, only its start and memory are the old ones.
+    # (A lookup that no longer matches its JSONL files says nothing here: those files may be damaged.)
+    if not (gen / FILE).exists() and str(gen) not in _WARNED:
+        _WARNED.add(str(gen))
+        logging.getLogger(__name__).warning(
+            "索引 %s 是旧格式，可以使用但启动较慢；升级（一次性，不重新导入）：python -m ingest.upgrade / "
+            "index %s predates %s: read whole (slow start); upgrade once: python -m ingest.upgrade", gen.name, gen, FILE)
     # With the prebuilt BM25 index no chunk's tokens are needed here (nor kept in memory).
     store.manifest, docs, clauses, chunks = read_generation(gen, tokens=not (gen / BM25_DIR).is_dir())
     try:

@@ -79,8 +79,9 @@ def build(gen_dir: Path, previous: Path | None = None, log: Callable[[str], None
     prev = _open_previous(previous)
     docs = {d["doc_id"]: d["text"] for d in json.loads((gen_dir / "docs.json").read_text(encoding="utf-8"))}
     n = reused = 0
+    salt = _words_salt()
     for group in _doc_groups(gen_dir / "clauses.jsonl"):
-        n, r = _add_clauses(db, group, docs, prev, n)
+        n, r = _add_clauses(db, group, docs, prev, n, salt)
         reused += r
         if log and n and n % 20000 < len(group):
             log(f"lookup: {n:,} clauses")
@@ -121,7 +122,20 @@ def _doc_groups(path: Path) -> Iterator[list[dict]]:
         yield group
 
 
-def _add_clauses(db, group: list[dict], docs: dict[str, str], prev, n: int) -> tuple[int, int]:
+def _words_salt() -> str:
+    """What else a clause's words depend on: copied words are only valid for the same dictionary,
+    stopwords, jieba and instruction pattern (a changed policy_dict.txt must re-segment every clause)."""
+    from importlib.metadata import version
+
+    from . import segment, validate
+
+    parts = [segment.POLICY_DICT.read_text(encoding="utf-8"), " ".join(sorted(segment.STOPWORDS)),
+             segment._WORD.pattern, version("jieba"), version("opencc-python-reimplemented"),
+             validate._INSTRUCTION.pattern, str(VERSION)]
+    return hashlib.sha1("\0".join(parts).encode()).hexdigest()[:12]
+
+
+def _add_clauses(db, group: list[dict], docs: dict[str, str], prev, n: int, salt: str = "") -> tuple[int, int]:
     # As the store always read them: one record per clause id (the last), and per (document, path) the last.
     recs = {c["clause_id"]: c for c in group}
     winners = {(c["doc_id"], c["path"]): c["clause_id"] for c in recs.values()}
@@ -135,7 +149,7 @@ def _add_clauses(db, group: list[dict], docs: dict[str, str], prev, n: int) -> t
         sliced = doc_text[c["start"]:c["end"]] == text
         own_len = len(own) if text.startswith(own) else None
         heads = " ".join(heading_of[(c["doc_id"], p)] for p in c["parents"] if (c["doc_id"], p) in heading_of)
-        key = hashlib.sha1(json.dumps([heads, text, own], ensure_ascii=False).encode()).hexdigest()[:24]
+        key = hashlib.sha1(json.dumps([salt, heads, text, own], ensure_ascii=False).encode()).hexdigest()[:24]
         words = prev.execute("SELECT terms, sents FROM clause WHERE key = ?", (key,)).fetchone() if prev else None
         if words:
             reused += 1

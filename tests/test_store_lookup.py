@@ -100,6 +100,9 @@ def test_an_index_written_before_the_lookup_opens_and_is_upgraded_once(two_index
     gen = current_generation(data)
     assert not (gen / FILE).exists()
     before = Assistant(Store(data), embedder).ask(QUESTIONS[0]).answer  # read whole, as before
+    ask = [sys.executable, "-m", "assistant", "--data-dir", str(data), "ask", QUESTIONS[0]]
+    r = subprocess.run(ask, cwd=ROOT, capture_output=True, text=True, check=True)
+    assert "python -m ingest.upgrade" in r.stderr and "Traceback" not in r.stderr  # says how to make it fast
     run = [sys.executable, "-m", "ingest.upgrade", "--data-dir", str(data)]
     out = subprocess.run(run, cwd=ROOT, capture_output=True, text=True, check=True).stdout
     assert "升级完成" in out and "upgraded" in out and is_current(gen)
@@ -107,6 +110,8 @@ def test_an_index_written_before_the_lookup_opens_and_is_upgraded_once(two_index
     store = Store(data)
     assert isinstance(store.clauses, ClauseMap)
     assert Assistant(store, embedder).ask(QUESTIONS[0]).answer == before
+    r = subprocess.run(ask, cwd=ROOT, capture_output=True, text=True, check=True)
+    assert "ingest.upgrade" not in r.stderr
     again = subprocess.run(run, cwd=ROOT, capture_output=True, text=True, check=True).stdout
     assert "无需升级" in again
 
@@ -194,3 +199,18 @@ def test_the_saved_bm25_scores_as_bm25s_does(two_indexes):
         q = rnd.sample(words, rnd.randint(1, 8)) + (["不在词表里的词"] if i % 3 == 0 else [])
         assert np.array_equal(ours.get_scores(q), theirs.get_scores(q))
     assert doc_freqs(ours) == doc_freqs(theirs)
+
+
+def test_words_are_copied_only_for_the_same_dictionary(two_indexes, tmp_path, monkeypatch):
+    import ingest.lookup as lk
+
+    gen = current_generation(two_indexes[0])
+    copy = tmp_path / gen.name
+    shutil.copytree(gen, copy)
+    logs: list[str] = []
+    lk.build(copy, previous=gen, log=logs.append)
+    n = len(Store(two_indexes[0]).clauses)
+    assert f"({n:,} with words from the previous generation)" in logs[-1]
+    monkeypatch.setattr(lk, "_words_salt", lambda: "another policy_dict.txt")
+    lk.build(copy, previous=gen, log=logs.append)
+    assert "(0 with words from the previous generation)" in logs[-1]

@@ -7,6 +7,7 @@ import os
 import sys
 from pathlib import Path
 
+from ingest import messages
 from ingest.errors import UsageError, ZhengceError
 from ingest.settings import Settings, confine_caches
 
@@ -97,7 +98,7 @@ def main(argv: list[str] | None = None) -> int:
             return _checklist(args, settings)
         return _obligations(args, settings)
     except ZhengceError as e:
-        print(f"error: {e}", file=sys.stderr)
+        print(f"error: {messages.cli(e)}", file=sys.stderr)
         return e.exit_code
     except KeyboardInterrupt:
         return 130
@@ -133,11 +134,11 @@ def _ask(args, settings: Settings) -> int:
             _print(assistant.ask(question, regions, script=args.script), args.json)
         except UsageError as e:
             status = 2
-            if args.json:
-                print(json.dumps({"answer": str(e), "found": False, "citations": [], "tool_calls": [],
+            if args.json:  # answer: the Chinese sentence; error: the core's own message, for programs
+                print(json.dumps({"answer": messages.cli(e), "found": False, "citations": [], "tool_calls": [],
                                   "script": "simplified", "mode": "retrieval", "note": "", "error": str(e)}, ensure_ascii=False), flush=True)
             else:
-                print(f"error: {e}", file=sys.stderr)
+                print(f"error: {messages.cli(e)}", file=sys.stderr)
     return status
 
 

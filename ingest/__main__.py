@@ -13,6 +13,7 @@ import sys
 import time
 from pathlib import Path
 
+from . import messages
 from .errors import ZhengceError
 from .settings import Settings, confine_caches
 
@@ -47,7 +48,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.deletions:
             print_deletions(settings)
     except ZhengceError as e:
-        print(f"error: {e}", file=sys.stderr)
+        print(f"error: {messages.cli(e)}", file=sys.stderr)
         return e.exit_code
     except KeyboardInterrupt:
         print("interrupted: the previous index is unchanged; run again to resume", file=sys.stderr)

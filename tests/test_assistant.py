@@ -193,6 +193,7 @@ def test_cli_region_and_compare(built_index):
 def test_cli_missing_index_is_a_clear_message(tmp_path):
     r = run_cli(["ask", "学校领导每学期听课多少节？"], tmp_path / "nothing-here")
     assert r.returncode == 1 and "python -m ingest corpus/" in r.stderr and "Traceback" not in r.stderr
+    assert r.stderr.startswith("error: 还没有索引")  # told in Chinese first, at the edge
 
 
 @pytest.mark.parametrize("question,places", [

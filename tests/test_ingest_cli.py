@@ -78,4 +78,4 @@ def test_usage_errors(tmp_path):
     r = run("--list", data_dir=tmp_path / "idx")
     assert r.returncode == 1
     assert r.stderr.strip().count("\n") == 0 and "Traceback" not in r.stderr
-    assert "no index" in r.stderr and "python -m ingest corpus/" in r.stderr
+    assert "还没有索引" in r.stderr and "python -m ingest corpus/" in r.stderr  # in Chinese, with the fix

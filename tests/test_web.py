@@ -11,7 +11,7 @@ import pytest
 
 from ingest.errors import BadDocumentError, IndexMissingError, ToolInputError, UsageError
 from ingest.types import Answer, Citation, ToolCall
-from web import messages
+from ingest import messages
 from web.feedback import run as feedback_run
 from web.history import History, new_id
 from web.render import answer_markdown, answer_text, highlight, render_answer, spans_of

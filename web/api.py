@@ -9,7 +9,7 @@ Expected errors are logged as one line; only a bug logs a traceback.
 import traceback
 from typing import Any, Optional, TypedDict
 
-from web import messages
+from ingest import messages
 from web.service import Service, log
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import gradio as gr
 
 from ingest.errors import UsageError
-from web import messages
+from ingest import messages
 from web.api import report
 from web.render import (COMPARE_CLASSES, COMPARE_HEADERS, DOC_CLASSES, DOC_HEADERS, error_html, esc, hint_html,
                          render_clause, table_html)

@@ -1,4 +1,4 @@
-"""Every message the web app shows a person, in Chinese.
+"""Every message a person is shown (web app and CLIs), in Chinese.
 
 The core (`assistant/`, `ingest/`) raises `ZhengceError` subclasses whose text may
 still be English; `zh(e)` turns any exception into one Chinese sentence: a known
@@ -37,8 +37,8 @@ _KNOWN: list[tuple[str, str]] = [
     (r"nothing left after removing", "去掉网页导航等内容后，文件里没有正文。"),
     (r"no document was indexed", "文件已读取，但没有识别出政策文件。"),
     (r"no policy documents could be read", "corpus/ 里没有可读取的政策文件，无法建立索引。"),
+    (r"no index in", "还没有索引，请管理员运行：python -m ingest corpus/"),  # before "damaged": its fix names it
     (r"damaged|old format|vectors for", "索引已损坏，请管理员运行：python -m ingest --rebuild corpus/"),
-    (r"no index in", "还没有索引，请管理员运行：python -m ingest corpus/"),
     (r"Chroma server", "无法连接向量数据库服务器，请管理员检查 CHROMA_HOST/CHROMA_PORT。"),
     (r"embedder|cannot load the model|not installed", "无法加载向量模型，请管理员检查 ZHENGCE_EMBEDDER 设置。"),
 ]
@@ -105,3 +105,13 @@ def kind(e: BaseException) -> str:
 def expected(e: BaseException) -> bool:
     """Errors a user can cause or fix (logged as one line); anything else is a bug (logged with a traceback)."""
     return isinstance(e, ZhengceError)
+
+
+def cli(e: BaseException) -> str:
+    """The one line a CLI prints: the Chinese sentence for a known message, with the core's own words after
+    it when they are English (they name the file, model or variable at fault, which an operator needs)."""
+    msg = " ".join(str(e).split())
+    known = translate(msg)
+    if not known or has_cjk(msg):
+        return msg
+    return f"{known}（{msg}）"

@@ -182,18 +182,25 @@ class ParentIds:
 
 
 class ChunkRef(namedtuple("_ChunkRow", "chunk_id clause_id doc_id region index seq")):
-    """What iterating over the chunks yields: the four fields every whole-index pass reads (region and
-    document masks, the vector ids), the rest read from chunks.jsonl if asked for. A tuple, made once
-    per store: five passes over 80k chunks creating objects cost 0.8 s of cold start (cProfile)."""
+    """A chunk as the store hands it out: the four fields search and its callers read (clause, document,
+    region, id) in memory, any other (text, title, …) read from chunks.jsonl when first asked for.
+    Search looks at up to 80 fused candidates per query and keeps one per clause; parsing each one's
+    JSON line (with its BM25 tokens) was ~25 ms of a 150 ms question at 1,000 laws (cProfile). A
+    tuple, made once per store: five passes over 80k chunks creating objects cost 0.8 s of cold start."""
 
     __slots__ = ()
 
     def __getattr__(self, name):
-        return getattr(self.seq[self.index], name)
+        if name.startswith("__"):  # copy/pickle probing: not a chunk field
+            raise AttributeError(name)
+        return getattr(self.seq.full(self.index), name)
+
+    def __deepcopy__(self, memo):  # an immutable value of one store (Gradio deep-copies its state)
+        return self
 
 
 class ChunkSeq(Sequence):
-    """The chunks in index order: `chunks[i]` is the Chunk (read from its byte range of chunks.jsonl)."""
+    """The chunks in index order: `chunks[i]` is a ChunkRef; `full(i)` the Chunk from chunks.jsonl."""
 
     def __init__(self, look: Lookup):
         self._look = look
@@ -205,12 +212,19 @@ class ChunkSeq(Sequence):
     def __len__(self) -> int:
         return len(self.ids)
 
+    def _all(self) -> list[ChunkRef]:
+        if self._refs is None:
+            self._refs = list(map(ChunkRef._make, zip(self.ids, self.clause_ids, self.doc_ids, self.regions,
+                                                      range(len(self.ids)), repeat(self))))
+        return self._refs
+
     def __getitem__(self, i):
         if isinstance(i, slice):
-            return [self[j] for j in range(*i.indices(len(self)))]
-        i = int(i)  # numpy's integers (argsort positions) are not SQLite integers
-        if i < 0:
-            i += len(self.ids)
+            return self._all()[i]
+        return self._all()[int(i)]  # numpy's integers (argsort positions) index a list too, but say so
+
+    def full(self, i: int) -> Chunk:
+        i = int(i)  # numpy's integers are not SQLite integers
         if not 0 <= i < len(self.ids):
             raise IndexError(i)
         with self._lock:
@@ -224,10 +238,7 @@ class ChunkSeq(Sequence):
         return c
 
     def __iter__(self) -> Iterator[ChunkRef]:
-        if self._refs is None:
-            self._refs = list(map(ChunkRef._make, zip(self.ids, self.clause_ids, self.doc_ids, self.regions,
-                                                      range(len(self.ids)), repeat(self))))
-        return iter(self._refs)
+        return iter(self._all())
 
 
 # ---- the two ways a Store reads a generation ----------------------------------------------

@@ -46,9 +46,12 @@ def test_the_lookup_gives_what_reading_the_files_whole_gives(two_indexes):
     assert isinstance(new.clauses, ClauseMap) and isinstance(old.clauses, dict)
     assert list(new.clauses) == list(old.clauses) and len(new.clauses) == len(old.clauses)
     assert new.clauses.values() == list(old.clauses.values())
-    assert [new.chunks[i] for i in range(len(new.chunks))] == old.chunks and new.chunk_index == old.chunk_index
-    assert [(c.chunk_id, c.region, c.doc_id, c.text) for c in new.chunks] == \
-        [(c.chunk_id, c.region, c.doc_id, c.text) for c in old.chunks]
+    assert [new.chunks.full(i) for i in range(len(new.chunks))] == old.chunks and new.chunk_index == old.chunk_index
+    fields = ("chunk_id", "clause_id", "doc_id", "region", "title", "path", "heading", "text", "index_text", "start")
+    assert [tuple(getattr(c, f) for f in fields) for c in new.chunks] == \
+        [tuple(getattr(c, f) for f in fields) for c in old.chunks]
+    assert [tuple(getattr(new.chunks[i], f) for f in fields) for i in range(len(new.chunks))] == \
+        [tuple(getattr(c, f) for f in fields) for c in old.chunks]
     assert {k: new.by_path[k] for k in new.by_path} == old.by_path
     for cid, c in old.clauses.items():
         assert new.clauses[cid] == c and new.clauses.get(cid) == c and cid in new.clauses

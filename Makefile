@@ -50,5 +50,6 @@ eval-real: setup
 		echo "== $$set / $$split"; \
 		ZHENGCE_DATA_DIR=$(EVAL_DIR) $(BIN)/python -m evals.run --no-baseline --cases evals/$${set}_cases.yaml --split $$split; \
 	done; done
-	@echo "== fresh (45 questions written by another agent without running the assistant; never tuned on)"
-	ZHENGCE_DATA_DIR=$(EVAL_DIR) $(BIN)/python -m evals.run --no-baseline --cases evals/fresh_cases.yaml --split fresh
+	@echo "== fresh: 45 questions written by another agent without running the assistant (fresh-dev 20 worked on, fresh 25 held out)"
+	for split in fresh-dev fresh; do echo "== fresh / $$split"; \
+		ZHENGCE_DATA_DIR=$(EVAL_DIR) $(BIN)/python -m evals.run --no-baseline --cases evals/fresh_cases.yaml --split $$split; done

@@ -22,7 +22,7 @@ HAS_NUMBER = re.compile(r"[0-9０-９]|[一二两三四五六七八九十百千�
 MAX_QUOTE = 160
 
 
-ASKS_LIST = re.compile(r"哪些|哪几|包括|包含|有什么要求|什么要求|措施|分为|分成|几类|几种|列举|都有|是什么")
+ASKS_LIST = re.compile(r"哪些|哪几|包括|包含|有什么要求|什么要求|什么条件|哪些条件|措施|分为|分成|几类|几种|列举|都有|是什么")
 MAX_ITEMS = 12
 # The part of an 意见/方案 that holds its tasks, and the words that ask for them rather than name a subject.
 TASK_PART = re.compile(r"主要任务|重点任务|主要措施|具体(工作)?措施|工作措施|主要内容|主要举措|重点工作|工作重点|主要工作")

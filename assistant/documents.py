@@ -22,6 +22,7 @@ NAME_END = ("法", "条例", "工程", "计划", "规划", "方案", "办法", "
 NAMED = re.compile(r"《([^》]{2,40})》|(?:(?<=^)|(?<=[问据照按在的和与及、，,\s想看查]))"
                    r"([\u4e00-\u9fff]{1,12}?(?:法|条例))(?=第|规定|对|中|里|的|有|是|怎|关于|和|与|及|、|，|,|？|\?|。|$)")
 NOT_A_NAME = frozenset("方法 办法 做法 说法 看法 想法 依法 合法 违法 非法 执法 守法 立法 司法 用法 写法 算法 国法 规法".split())
+LEAD_WORDS = re.compile(r"^(按照|依照|根据|依据|遵照|参照|对照|关于|那么|请问|按|据|照|依|在|对|从|把|那|问)")
 ARTICLE = re.compile(r"第\s*([一二三四五六七八九十百零〇两]{1,8}|\d{1,3})\s*[条條]")
 ASKS_ARTICLE = re.compile(r"第几条|哪一条|哪条|哪个条款|哪几条|什么条款|第几款")
 
@@ -103,9 +104,12 @@ class DocNames:
         spans += self._partial(q)
         for m in NAMED.finditer(q):
             name = (m.group(1) or m.group(2) or "").strip()
+            start = m.start(1) if m.group(1) else m.start(2)
+            lead = LEAD_WORDS.match(name) if not m.group(1) else None
+            if lead:  # "按照教育法…" names 教育法, not a document called 按照教育法
+                name, start = name[lead.end():], start + lead.end()
             if len(name) < 3 or name in NOT_A_NAME:
                 continue
-            start = m.start(1) if m.group(1) else m.start(2)
             spans.append((start, start + len(name), self._with_place(name)))
         # The longest name wins where names overlap: 职业教育法 is not 教育法, 义务教育法 is not 教育法.
         spans.sort(key=lambda s: (-(s[1] - s[0]), s[0], not s[2]))

@@ -139,3 +139,8 @@ def test_the_article_putting_the_duty_on_the_asker_comes_first(bot):
     a = bot.ask("孩子患有特殊疾病，家长要怎么跟学校说？")
     assert a.found and a.citations[0].clause == "第七条"
 
+
+
+def test_a_long_chatty_question_is_answered(bot):
+    a = bot.ask("我是湖畔县一所乡镇中学的班主任，听同事说县里对学校擅自设立收费项目管得很严，想问一下到底会被怎么罚款？")
+    assert a.found and a.citations[0].clause == "第二条"

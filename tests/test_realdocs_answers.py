@@ -112,3 +112,12 @@ def test_a_compound_matched_only_in_part_does_not_answer(law_bot):
     words = r.clause_terms(clause.clause_id)
     assert r.matched("卫生", words) == 1.0
     assert 0 < r.matched("卫生设施", words) <= 0.5 and r.matched("学校食堂", words) < 0.5
+
+
+def test_a_law_named_after_a_preposition_and_its_conditions_listed(law_bot):
+    a = law_bot.ask("按照教育法，学校自己有哪些权利？")  # not a document called 按照教育法
+    assert a.found and a.citations[0].clause == "第二十九条"
+    assert "按照章程自主管理" in a.answer and "聘任教师及其他职工" in a.answer
+    b = law_bot.ask("根据职业教育法，想开职业培训机构要具备什么条件？")
+    assert b.found and b.citations[0].clause == "第三十四条"
+    assert len([c for c in b.citations if c.clause.startswith("第三十四条(")]) >= 3  # every condition listed

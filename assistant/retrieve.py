@@ -15,14 +15,12 @@ import numpy as np
 
 from ingest.embed import Embedder
 from ingest.segment import _WORD, STOPWORDS, tokenizer, tokens
-from ingest.textnorm import SENTENCE_ENDS, normalize
+from ingest.textnorm import normalize
 from ingest.types import Hit
-from ingest.validate import without_instructions
 
 from .query import strip_regions
 from .store import Store
 
-_SENTENCE = re.compile(rf"[{SENTENCE_ENDS}\n]+")
 RRF_K = 60
 CANDIDATES = 40
 RARE_DF = 5  # a word in at most this many chunks is matched through its thesaurus synonyms too (5 > 20 on calibrate)

@@ -20,7 +20,7 @@ from ingest.types import GENERIC_REGION, Answer, Citation, Hit, ToolCall
 from . import compose
 from .compare import NOT_SET, compare, topic_of
 from .conflicts import mark_conflict
-from .query import ROLE_WORDS, Query, parse
+from .query import FOLLOWUP, ROLE_WORDS, Query, parse
 from .retrieve import Retriever
 from .route import route
 from .store import Store
@@ -31,7 +31,6 @@ from .store import Store
 MIN_COVERAGE = 0.35
 WHICH_REGIONS = re.compile(r"哪些(城市|地区|地方|市|县|区|省)|哪(个|几个)(城市|地区|地方|市|县|区|省)")
 DUTY_ASKED = re.compile(r"(家长|父母|监护人|学生|学校|教师|老师|校长|幼儿园|举办者|班主任)(要|应当|应该|必须|需要|得|该)")
-FOLLOWUP_WORDS = re.compile(r"^(那|那么|还有|再问|如果是|换成|要是)|呢[?？]?$")
 MIN_DENSE = 0.80
 
 
@@ -78,7 +77,7 @@ class Assistant:
         return answer
 
     def _answer(self, q: Query, scope: list[str] | None) -> Answer:
-        if q.followup and not q.slots_from and not self.retriever.content_terms(FOLLOWUP_WORDS.sub("", q.simplified)):
+        if q.followup and not q.slots_from and not self.retriever.content_terms(FOLLOWUP.sub("", q.simplified)):
             # "那清远呢？" with no earlier question to go on: say so, rather than search for "那 呢"
             text = f"“{q.text.strip()}”像是接着上一个问题的追问，但这里没有上一个问题可接。请把问题问完整，写明要问的事项。"
             return Answer(compose.in_script(text, q.script), False, script=q.script)
@@ -340,6 +339,8 @@ class Assistant:
     def _compare(self, q: Query, regions: list[str] | None) -> Answer:
         topic = topic_of(q.simplified, self.store.regions)
         rows = compare(self.retriever, topic, regions)
+        # "哪些城市提到…" is answered by the list of names first, and lists only the regions that do
+        which = WHICH_REGIONS.search(q.simplified)
         lines, citations = [], []
         for row in rows:
             if row.found:
@@ -349,15 +350,14 @@ class Assistant:
                     parts.append(f"“{compose.display(c.quote)}”[{len(citations)}]")
                 ref = compose.clause_ref(row.citation.clause)
                 lines.append(f"- {row.region}（{ref}）：{'……'.join(parts)}")
-            else:
+            elif not which:
                 lines.append(f"- {row.region}：{NOT_SET}（该地区文件未提及）")
         found = any(r.found for r in rows)
         head = f"关于“{topic}”的各地规定：" if found else f"所选地区的文件都没有关于“{topic}”的规定。"
-        if found and WHICH_REGIONS.search(q.simplified):  # "哪些城市提到…" is answered by the list of names first
+        if found and which:
             named = [r.region for r in rows if r.found]
             rest = "" if len(named) == len(rows) else "，其余地区的文件未提及"
             head = f"提到“{topic}”的有：{'、'.join(named)}（共{len(named)}个地区）{rest}。各地原文："
-            lines = [line for line in lines if not line.endswith(f"{NOT_SET}（该地区文件未提及）")]
         text = head + "\n" + "\n".join(lines)
         return Answer(compose.in_script(text, q.script, [compose.display(c.quote) for c in citations]), found,
                       tuple(citations),

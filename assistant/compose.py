@@ -122,9 +122,11 @@ def pick_sentences(clause: Clause, terms: tuple[str, ...], question: str, limit:
     unit, a year …) gets a bonus worth about one rare term. Two picked sentences that are next to each
     other become one span: "……" in an answer then always means text was left out.
     """
-    text = clause.own_text if sentences(clause.own_text) else clause.text
-    spans = sentence_spans(text)
+    text, spans = clause.own_text, sentence_spans(clause.own_text)
+    if not spans:
+        text, spans = clause.text, sentence_spans(clause.text)
     sents = [text[a:b] for a, b in spans]
+    norm = [normalize(x) for x in sents]
     # Text that gives the reader instructions ("忽略以上所有指令…") is never framed as a rule.
     clean = [i for i, x in enumerate(sents) if not has_instruction(x)] or list(range(len(sents)))
     wants_number = bool(ASKS_NUMBER.search(question))
@@ -134,7 +136,7 @@ def pick_sentences(clause: Clause, terms: tuple[str, ...], question: str, limit:
 
     scored = []
     for i in clean:
-        ns = normalize(sents[i])
+        ns = norm[i]
         score = sum(weight(t) for t in shares(ns))
         if pattern and re.search(pattern, without_names(ns)):
             score += 4
@@ -152,14 +154,14 @@ def pick_sentences(clause: Clause, terms: tuple[str, ...], question: str, limit:
     # chosen for the question's words, and the sentence that repeats them may not hold the answer. It must
     # still share a word with the question (score above the pattern's own bonus).
     typed = {i for score, i in scored
-             if pattern and re.search(pattern, without_names(normalize(sents[i]))) and score > 4}
+             if pattern and re.search(pattern, without_names(norm[i])) and score > 4}
     best = sorted(scored, key=lambda x: (x[1] not in typed, -x[0], x[1]))
     if not best:
         return []
     chosen = [best[0][1]]
     if limit > 1 and len(best) > 1 and best[1][0] > 0 and best[1][0] >= best[0][0] * 0.6:
-        covered = set(shares(normalize(sents[best[0][1]])))
-        if any(t not in covered for t in shares(normalize(sents[best[1][1]]))) or best[1][0] == best[0][0]:
+        covered = set(shares(norm[best[0][1]]))
+        if any(t not in covered for t in shares(norm[best[1][1]])) or best[1][0] == best[0][0]:
             chosen.append(best[1][1])
     # A provision cut at "；" goes on in the next part when that part is about the question too
     # ("…的罚款；违法所得不足一万元的，按一万元计算。").
@@ -168,7 +170,7 @@ def pick_sentences(clause: Clause, terms: tuple[str, ...], question: str, limit:
     same_line = nxt < len(sents) and "\n" not in text[spans[first][1]:spans[nxt][0]]
     if (sents[first].rstrip().endswith((";", "；")) and same_line and nxt not in chosen
             and not ITEM_START.match(sents[nxt])
-            and (shares(normalize(sents[nxt])) or ASKS_PENALTY.search(question))):
+            and (shares(norm[nxt]) or ASKS_PENALTY.search(question))):
         chosen.insert(1, nxt)
     runs: list[list[int]] = []  # adjacent sentences as one run; the best sentence's run first
     for i in chosen:

@@ -153,7 +153,7 @@ class Query:
             merged = replace(merged, doc_ids=self.doc_ids or prev.doc_ids, article=self.article)
         regions = self.regions or prev.regions
         stripped = strip_regions(prev.simplified, prev.regions, sep="")
-        rest = re.sub(r"^(那|那么|还有|再问|如果是|换成|要是)|呢[?？]?$", "", self.simplified)
+        rest = FOLLOWUP.sub("", self.simplified)
         return replace(merged, text=self.text, simplified=f"{stripped} {rest}".strip(), script=self.script,
                        regions=regions, unknown_places=self.unknown_places, compare=prev.compare or self.compare,
                        followup=True, slots_from=prev.slots_from + (prev.text,))

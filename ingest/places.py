@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
+from .textnorm import lengths_of, longest_matches
+
 NATIONAL = "全国"
 LEVELS = ("全国", "省", "市", "县区", "学校")
 _PROVINCE_SUFFIX = re.compile(r"(维吾尔自治区|壮族自治区|回族自治区|自治区|特别行政区|省|市)$")
@@ -82,9 +84,8 @@ def gazetteer() -> dict[str, list[Place]]:
 
 
 @lru_cache(maxsize=1)
-def _name_pattern() -> re.Pattern:
-    keys = sorted(gazetteer(), key=len, reverse=True)
-    return re.compile("|".join(map(re.escape, keys)))
+def _name_lengths() -> tuple[int, ...]:
+    return lengths_of(gazetteer())
 
 
 def lookup(name: str) -> Place | None:
@@ -98,9 +99,9 @@ def find_places(text: str) -> list[Place]:
     A county name is trusted only in full (和平县), never as a short form, and a name that is
     ambiguous (和平区 exists in three cities) is resolved by a province or city named nearby."""
     found: list[Place] = []
-    for m in _name_pattern().finditer(text):
-        word = m.group()
-        options = gazetteer()[word]
+    names = gazetteer()
+    for _start, _end, word in longest_matches(text, names, _name_lengths()):
+        options = names[word]
         # "市县" or "省市" inside a word such as 各省市 is not a place; a short name must stand alone-ish.
         if options[0].level == "县区" and word != options[0].name:
             continue

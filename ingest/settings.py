@@ -88,5 +88,9 @@ def env_int(env: Mapping[str, str], name: str, default: int, minimum: int = 0) -
 
 def confine_caches(env, settings: Settings) -> None:
     """Point libraries that cache under ~/.cache (onnxruntime's device id) into the data dir,
-    unless the user chose a cache location: nothing the CLIs or the app write leaves the data dir."""
+    unless the user chose a cache location: nothing the CLIs or the app write leaves the data dir.
+    jieba's word table goes beside the converted embedding model (ingest.segment)."""
+    from . import segment
+
     env.setdefault("XDG_CACHE_HOME", str(Path(settings.data_dir).resolve() / "cache"))
+    segment.set_cache_dir(settings.model_cache)

@@ -52,3 +52,23 @@ def normalize(text: str) -> str:
 
 # The one definition of where a sentence ends, for chunking and for quoting.
 SENTENCE_ENDS = "。；;！!？?"
+
+
+def longest_matches(text: str, names, lengths: tuple[int, ...]):
+    """(start, end, name) of every name in `text`, scanning left to right, longest name first at
+    each position: what a longest-first regex alternation finds. `lengths`: the names' distinct
+    lengths, descending. Compiling that alternation over ~10,000 place names or every document
+    alias cost 0.2-0.4 s of each cold start; a set lookup per position costs microseconds."""
+    i, n = 0, len(text)
+    while i < n:
+        for size in lengths:
+            if i + size <= n and text[i : i + size] in names:
+                yield i, i + size, text[i : i + size]
+                i += size
+                break
+        else:
+            i += 1
+
+
+def lengths_of(names) -> tuple[int, ...]:
+    return tuple(sorted({len(k) for k in names if k}, reverse=True))

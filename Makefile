@@ -45,7 +45,7 @@ load: setup
 REALDOCS ?= ../shared/realdocs/docs
 EVAL_DIR ?= .zhengce-eval
 eval-real: setup
-	ZHENGCE_DATA_DIR=$(EVAL_DIR) $(BIN)/python -m ingest -q $(REALDOCS) corpus/
+	ZHENGCE_DATA_DIR=$(EVAL_DIR) $(BIN)/python -m ingest -q $(REALDOCS) corpus/ evals/fresh2_docs/
 	for split in calibrate report; do for set in realdocs paraphrase; do \
 		echo "== $$set / $$split"; \
 		ZHENGCE_DATA_DIR=$(EVAL_DIR) $(BIN)/python -m evals.run --no-baseline --cases evals/$${set}_cases.yaml --split $$split; \
@@ -53,3 +53,6 @@ eval-real: setup
 	@echo "== fresh: 45 questions written by another agent without running the assistant (fresh-dev 20 worked on, fresh 25 held out)"
 	for split in fresh-dev fresh; do echo "== fresh / $$split"; \
 		ZHENGCE_DATA_DIR=$(EVAL_DIR) $(BIN)/python -m evals.run --no-baseline --cases evals/fresh_cases.yaml --split $$split; done
+	@echo "== fresh2: 50 questions (39 on six laws in evals/fresh2_docs/) written without running the assistant (fresh2-dev 28, fresh2 22 held out)"
+	for split in fresh2-dev fresh2; do echo "== fresh2 / $$split"; \
+		ZHENGCE_DATA_DIR=$(EVAL_DIR) $(BIN)/python -m evals.run --no-baseline --cases evals/fresh2_cases.yaml --split $$split; done

@@ -32,11 +32,16 @@ CN_DATE = re.compile(rf"([{CN_DIGIT}]{{4}})年([一二三四五六七八九十]{
 EFFECTIVE = re.compile(r"自\s*((?:19|20)\d\d年\d{1,2}月\d{1,2}日|[〇○零一二三四五六七八九]{4}年[一二三四五六七八九十]{1,3}月[一二三四五六七八九十]{1,3}日)\s*起\s*(施行|实施|执行|生效)")
 ADOPTION = re.compile(r"(通过|修正|修订|公布|发布|印发|施行)")
 NATIONAL_BODIES = re.compile(r"全国人民代表大会|国务院|中共中央|教育部|国家[\u4e00-\u9fff]{1,8}(部|委|局|署)|人力资源社会保障部|财政部")
-LAW_BODY = re.compile(r"(第[一二三四五六七八九十]+届)?([\u4e00-\u9fff]{2,20}?人民代表大会(常务委员会)?)第[一二三四五六七八九十百]+次会议")
+LAW_BODY = re.compile(r"(第[一二三四五六七八九十]+届)?([\u4e00-\u9fff]{2,20}?人民代表大会(常务委员会)?)第[一二三四五六七八九十百\d]+次会议")
 ORG_END = re.compile(r"(人民政府|教育局|教育厅|教育委员会|教育体育局|教体局|文教局|委员会|办公室|办公厅|政府|局|厅|委|"
                      r"中学|小学|学校|幼儿园|学院|大学|中心|协会)$")
 SCHOOL = re.compile(r"^([\u4e00-\u9fff]{2,24}?(?:第[一二三四五六七八九十\d]+)?"
                     r"(?:中学|小学|幼儿园|学院|大学|[一二三四五六七八九十]中|(?:实验|外国语|职业|技工|特殊教育|民族|寄宿制)学校))")
+# A title in the form of legislation or rules (…条例, …暂行规定, …办法（试行）).
+LAW_FORM = re.compile(r"(法|条例|规定|办法|细则|规则|决定)([(（](试行|暂行|修订|修正)[)）])?$")
+GENERIC_SCHOOL = re.compile(r"(城市|农村|普通|各级各类|公办|民办|城乡)?(中小学校?|中学|小学|幼儿园|中小学校幼儿园|高等学校|"
+                            r"高等院校|学校|大学|学院|职业学校|特殊教育学校)")
+ARTICLE = re.compile(r"(?m)^[ \t\u3000#]*第[一二三四五六七八九十百零〇]+[条條]")
 SHORT_DATE = re.compile(r"^\d{1,2}月\d{1,2}日$")
 
 
@@ -102,25 +107,79 @@ def find_title(head: str) -> str | None:
     return None
 
 
+def _promulgation_lines(head: str) -> list[str]:
+    """The head's dated lines (2020年11月27日 …通过 / …令第56号公布): prose before the first article
+    also names congresses (为了贯彻执行全国人民代表大会…), and those are not the issuer."""
+    return [t2s(line) for line in _lines(head)[:HEAD_LINES] if dates_in(t2s(line))]
+
+
+def _legislature(lines: list[str]) -> str | None:
+    """The congress that adopted or last amended the text. A city's regulation is adopted by the city's
+    congress and only approved (批准) by the province's, so an approval-only line is not the issuer."""
+    bodies = []
+    for line in lines:
+        for m in LAW_BODY.finditer(line):
+            rest = line[m.end():]
+            if "批准" in rest[:12] and not re.search(r"通过|修正|修订", rest[:12]):
+                continue
+            body = m.group(2)
+            # "…5月12日第八届全国人民代表大会": the lazy name may start at the 日 of the date before it
+            if body.startswith("日") and m.start(2) > 0 and line[m.start(2) - 1].isdigit():
+                body = body[1:]
+            bodies.append(re.sub(r"^经|第?[一二三四五六七八九十]+届", "", body))
+    return bodies[-1] if bodies else None  # the latest promulgation line names who last amended it
+
+
+def _publisher(lines: list[str]) -> str | None:
+    """Who 发布/公布/印发 a regulation (国家教育委员会令第4号发布; 中共中央、国务院发布), else who 批准 it."""
+    for verbs in ("发布|公布|印发", "批准"):
+        for line in lines:
+            m = re.search(rf"^(?:.*?日)?\s*(.+?)\s*(?:审议)?(?:{verbs})", line)
+            if not m:
+                continue
+            name = re.sub(r"(令|公告)\s*第\s*[\d一二三四五六七八九十百]+\s*号", "", m.group(1))
+            name = re.sub(r"^中华人民共和国|\s", "", name).strip("、，,")
+            # a congress's own line is _legislature's to read (人大常委会第十四次会议批准 names no place)
+            if 2 <= len(name) <= 40 and not re.search(r"[\d。；]|会议|人大|^经", name):
+                return name
+    return None
+
+
+def school_name(title: str) -> str | None:
+    """A particular school at the head of a title (绍兴市第一中学…); None for a title about schools in
+    general (广州市幼儿园条例, 上海市中小学校学生伤害事故处理条例): a school does not enact 条例."""
+    s = t2s(title)
+    m = SCHOOL.match(s)
+    if not m or re.search(r"关于", m.group(1)) or re.search(r"(条例|(?<!办)法)$", s):
+        return None
+    name = m.group(1)
+    rest = name
+    for place in find_places(name):
+        if rest.startswith(place.name):
+            rest = rest[len(place.name):]
+    return None if GENERIC_SCHOOL.fullmatch(rest) else name
+
+
 def _issuer(title: str, head: str, tail: str) -> str | None:
-    m = LAW_BODY.search(t2s(head))
-    if m:
-        bodies = [x.group(2) for x in LAW_BODY.finditer(t2s(head))]
-        # The latest promulgation line names who last amended it; 第十三届 is the session, not the body.
-        return re.sub(r"第[一二三四五六七八九十]+届", "", bodies[-1])
+    lines = _promulgation_lines(head)
+    body = _legislature(lines)
+    if body:
+        return body
     if re.search(r"国务院令", t2s(head)):
         return "国务院"
     s = t2s(title)
     m = re.match(r"^(.{2,40}?)关于", s)
     if m:
         return m.group(1)
+    publisher = _publisher(lines)
+    if publisher:
+        return publisher
     # A signature: an organisation's name on its own line just before the closing date.
     for line in reversed(_lines(tail)[-6:]):
         line = t2s(line)
         if ORG_END.search(line) and len(line) <= 30 and not dates_in(line):
             return line
-    m = SCHOOL.match(s)
-    return m.group(1) if m else None
+    return school_name(title)
 
 
 def _date(head: str, tail: str, text: str) -> str | None:
@@ -149,18 +208,34 @@ def _doc_number(head: str) -> str | None:
     return max(found)[1] if found else None
 
 
-def _region(title: str, issuer: str | None, head: str) -> tuple[str, str | None, tuple[str, ...]]:
+def _national_issuer(issuer: str | None) -> bool:
+    """国务院, 教育部, 国家市场监督管理总局, 公安部: a central body, named without a place."""
+    if not issuer:
+        return False
+    first = re.split(r"[、，,]", issuer)[0]
+    return bool(NATIONAL_BODIES.match(first)) or (
+        bool(re.search(r"(部|总局|署)$", first)) and not find_places(first))
+
+
+def _region(title: str, issuer: str | None, head: str, articles: int) -> tuple[str, str | None, tuple[str, ...]]:
     s = t2s(title)
-    if s.startswith("中华人民共和国") or NATIONAL_BODIES.match(issuer or "") or NATIONAL_BODIES.match(s):
+    if s.startswith("中华人民共和国") or _national_issuer(issuer) or NATIONAL_BODIES.match(s):
         return NATIONAL, NATIONAL, ()
-    for source in (s, t2s(issuer or ""), t2s(head[:400])):
-        places = find_places(source)
+    # "上海市人大常委会关于促进和保障浦东新区…的决定": the place is the issuer's, before 关于, not the subject's.
+    by = s.split("关于", 1)[0] if "关于" in s[2:] else ""
+    for source in (by, s, t2s(issuer or ""), t2s(head[:400])):
+        places = find_places(source) if source else []
         if places:
             # The most specific place named first in the title: 绍兴市第一中学 → 绍兴市, 山东省… → 山东省.
             first = places[0]
             deeper = [p for p in places[1:] if first.name in p.parents]
             place: Place = deeper[0] if deeper and source is s else first
             return place.level, place.name, place.parents
+    # Local legislation always names its place in the title (山东省…条例, 青岛市…办法); a 条例 or 规定 in
+    # articles that names none is a national one (学校体育工作条例, 幼儿园管理条例). A plan without a
+    # place stays without a region: it may be anybody's template.
+    if articles >= 3 and LAW_FORM.search(s):
+        return NATIONAL, NATIONAL, ()
     return "", None, ()
 
 
@@ -171,11 +246,11 @@ def extract(text: str, first_clause_at: int) -> Extracted:
     tail = text[-600:]
     title = find_title(head) or find_title(text[:1500]) or (_lines(text) or ["无标题"])[0][:TITLE_MAX]
     issuer = _issuer(title, head, tail)
-    level, region, parents = _region(title, issuer, head)
-    school = None
-    m = SCHOOL.match(t2s(title))
-    if m and level != NATIONAL and not re.search(r"关于", m.group(1)):
-        school, level = m.group(1), "学校"
+    articles = len(ARTICLE.findall(text, max(first_clause_at, 0)))
+    level, region, parents = _region(title, issuer, head, articles)
+    school = school_name(title) if level != NATIONAL else None
+    if school:
+        level = "学校"
     eff = EFFECTIVE.search(text)
     effective = dates_in(eff.group(1))[0][1] if eff and dates_in(eff.group(1)) else None
     return Extracted(title, issuer, _date(head, tail, text), effective, _doc_number(head), level, region,

@@ -296,8 +296,8 @@ class Assistant:
 
     def _lead_in(self, clause) -> Citation | None:
         """The parent's sentence that introduces a list, when `clause` is one of its items."""
-        if not clause.parent_id or clause.parent_id not in self.store.clauses:
-            return None
+        if not clause.parent_id or clause.parent_id not in self.store.clauses or clause.path.endswith("款"):
+            return None  # a 款 after the items is a sentence of its own, not one of them
         parent = self.store.clauses[clause.parent_id]
         own = parent.own_text.rstrip()
         if not own.endswith(("：", ":")):

@@ -261,7 +261,7 @@ def _strip_marker(s: str, m: _Marker) -> str:
     body = s.lstrip(WS)
     if m.shape in RANKED:
         return body[m.body_end - m.pos :].lstrip(WS)
-    if m.shape == "ANNEX":
+    if m.shape in ("ANNEX", "KUAN"):  # a 款 has no marker of its own
         return body
     for rx in (SHAPES[m.shape], LOST_L1):
         hit = rx.match(body)
@@ -301,7 +301,9 @@ def _tree(text: str, markers: list[_Marker]) -> list[tuple[_Marker, str, int, in
             base = max((i + 1 for i, k in enumerate(stack) if shape_of(k) in RANKED or shape_of(k) == "ANNEX"),
                        default=0)
             shapes = [shape_of(k) for k in stack[base:]]
-            if m.shape in shapes:
+            if m.shape == "KUAN":  # a 款 is the article's, after its items
+                stack = stack[:base]
+            elif m.shape in shapes:
                 stack = stack[: base + shapes.index(m.shape)]
         # A root that repeats (一、 again after 五、, a second 第一章) starts a new part: the numbering restarted.
         at_root = not any(shape_of(k) != "ANNEX" for k in stack)
@@ -332,9 +334,42 @@ def _tree(text: str, markers: list[_Marker]) -> list[tuple[_Marker, str, int, in
     return nodes
 
 
+def _trailing_paragraphs(text: str, markers: list[_Marker]) -> list[_Marker]:
+    """A paragraph after an article's last （N） item is the article's next 款, not part of that item:
+    "第二十九条 学校行使下列权利：（一）…（九）…其他权利。\n国家保护学校…" is 第二十九条第二款. Only in
+    articles whose items are all （一）-shaped (a law's 项); a plan's items may run over several paragraphs."""
+    out: list[_Marker] = []
+    i = 0
+    while i < len(markers):
+        m = markers[i]
+        j = i + 1
+        while m.shape == "ART" and j < len(markers) and markers[j].shape not in RANKED and markers[j].shape != "ANNEX":
+            j += 1
+        items = markers[i + 1 : j]
+        out.append(m)
+        out.extend(items)
+        i = j
+        if not items or any(x.shape != "L2" for x in items):
+            continue
+        end = markers[j].pos if j < len(markers) else len(text)
+        last = items[-1]
+        line_end = text.find("\n", last.pos, end)
+        if line_end < 0 or not text[last.pos : line_end].rstrip(WS + "\r").endswith("。"):
+            continue
+        paragraph = text[m.pos : items[0].pos].strip(WS + "\n").count("\n") + 1  # the lead's 款
+        pos = line_end + 1
+        for line in text[line_end + 1 : end].splitlines(keepends=True):
+            if line.strip(WS + "\r\n"):
+                paragraph += 1
+                out.append(_Marker(pos + len(line) - len(line.lstrip(WS)), "KUAN", paragraph,
+                                   f"第{int_to_cn(paragraph)}款"))
+            pos += len(line)
+    return out
+
+
 def parse_clauses(doc_id: str, text: str) -> list[Clause]:
     """The clause tree of `text` as a flat list in document order (parents first)."""
-    markers = _line_markers(text)
+    markers = _trailing_paragraphs(text, _line_markers(text))
     if not markers:
         return _paragraph_clauses(doc_id, text)
 

@@ -157,13 +157,29 @@ def test_article_cross_reference_on_its_own_line_is_not_an_article():
 
 @pytest.mark.parametrize("name", [p.name for p in DOCS])
 def test_every_clause_starts_at_its_marker(name):
-    """A clause's span begins with its own number (一、 （二） 第三条 附件1 …): offsets never drift."""
+    """A clause's span begins with its own number (一、 （二） 第三条 附件1 …): offsets never drift. A 款 after
+    an article's items has no number: it starts right after the last item's line."""
     doc = parsed(name)
     for c in doc.clauses:
         assert doc.document.text[c.start:c.end] == c.text
-        if c.path != "前言":
+        if c.path.endswith("款"):
+            assert doc.document.text[:c.start].rstrip().endswith("。"), (c.path, c.text[:20])
+        elif c.path != "前言":
             first = c.text.lstrip(" \t\u3000\u00a0")[:1]
             assert re.match(r"[第附一二三四五六七八九十（(\d①-⑳【.．]", first), (c.path, c.text[:20])
+
+
+def test_a_paragraph_after_an_articles_items_is_its_next_kuan_not_part_of_the_last_item():
+    doc = parsed("jiaoyufa_2021.md")
+    by_path = {c.path: c for c in doc.clauses}
+    assert by_path["第二十九条(九)"].text == "（九）法律、法规规定的其他权利。"
+    kuan = by_path["第二十九条第二款"]
+    assert kuan.text == "国家保护学校及其他教育机构的合法权益不受侵犯。"
+    assert kuan.parent_id == by_path["第二十九条"].clause_id and kuan.text in by_path["第二十九条"].text
+    # three 款 of one article, the first with the list
+    law = {c.path: c for c in parsed("zhiye_jiaoyufa_2022.txt").clauses}
+    assert law["第三十三条第二款"].text.startswith("设立中等职业学校") and law["第三十三条第三款"].text.startswith("专科层次")
+    assert not any(p.endswith("款") for p in {c.path for c in parsed("shaoxing1z_12855_shisiwu_guihua.html").clauses})
 
 
 def test_deletions_are_listed_with_their_reason(tmp_path):

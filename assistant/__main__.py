@@ -9,7 +9,7 @@ from pathlib import Path
 
 from ingest import messages
 from ingest.errors import UsageError, ZhengceError
-from ingest.settings import Settings, confine_caches
+from ingest.settings import Settings, answer_from_disk_tables, confine_caches
 
 
 class _Parser(argparse.ArgumentParser):
@@ -83,6 +83,7 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")  # a local model must never turn into a download
     settings = Settings.from_env(os.environ, data_dir=args.data_dir, embedder=args.embedder)
     confine_caches(os.environ, settings)
+    answer_from_disk_tables(settings)
     try:
         if args.cmd == "ask":
             return _ask(args, settings)

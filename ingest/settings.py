@@ -88,9 +88,14 @@ def env_int(env: Mapping[str, str], name: str, default: int, minimum: int = 0) -
 
 def confine_caches(env, settings: Settings) -> None:
     """Point libraries that cache under ~/.cache (onnxruntime's device id) into the data dir,
-    unless the user chose a cache location: nothing the CLIs or the app write leaves the data dir.
-    jieba's word table goes beside the converted embedding model (ingest.segment)."""
+    unless the user chose a cache location: nothing the CLIs or the app write leaves the data dir."""
+    env.setdefault("XDG_CACHE_HOME", str(Path(settings.data_dir).resolve() / "cache"))
+
+
+def answer_from_disk_tables(settings: Settings) -> None:
+    """Processes that answer questions (the assistant CLI, the web app) read jieba's word table from the data
+    dir's model cache (ingest.segment). An ingest loads jieba whole and writes nothing but its generation: a
+    run that fails (a vector server that is down) leaves the data dir as it was."""
     from . import segment
 
-    env.setdefault("XDG_CACHE_HOME", str(Path(settings.data_dir).resolve() / "cache"))
     segment.set_cache_dir(settings.model_cache)

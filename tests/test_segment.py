@@ -1,6 +1,8 @@
 """jieba's word table on disk: the same words as jieba's own dictionary, without loading it whole."""
 from __future__ import annotations
 
+import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -78,17 +80,13 @@ def test_a_cache_that_cannot_be_written_still_segments(tmp_path):
     assert isinstance(tk.FREQ, dict) and tk.lcut("教师培训经费") == segment.build_tokenizer(None).lcut("教师培训经费")
 
 
-def test_the_cli_settings_put_the_table_in_the_data_dir_and_the_next_start_reads_it(tmp_path):
-    data = tmp_path / "data"
-    probe = "\n".join([
-        "import os, sys",
-        "from pathlib import Path",
-        "from ingest import segment",
-        "from ingest.settings import Settings, confine_caches",
-        "confine_caches(os.environ, Settings(data_dir=Path(sys.argv[1])))",
-        "print(type(segment.tokenizer().FREQ).__name__)",
-    ])
-    runs = [subprocess.run([sys.executable, "-c", probe, str(data)], cwd=ROOT, capture_output=True, text=True,
-                           check=True).stdout.strip() for _ in range(2)]
-    assert runs == ["dict", "DiskFreq"]
-    assert list((data / "models" / "jieba").glob("freq-*.sqlite"))
+def test_the_assistant_cli_writes_the_table_in_its_data_dir_and_the_next_start_reads_it(index_copy):
+    """The ingest CLI does not write it (a failed ingest leaves the data dir as it was); the first question does."""
+    table = index_copy / "models" / "jieba"
+    shutil.rmtree(table, ignore_errors=True)
+    ask = [sys.executable, "-m", "assistant", "--data-dir", str(index_copy), "ask", "--json"]
+    for _ in range(2):
+        r = subprocess.run(ask, cwd=ROOT, input="学校领导每学期听课多少节？\n", capture_output=True, text=True,
+                           check=True, timeout=120)
+        assert json.loads(r.stdout.splitlines()[0])["found"] is True
+        assert list(table.glob("freq-*.sqlite"))

@@ -47,8 +47,8 @@ def aliases(title: str, region: str | None = None, parents: tuple[str, ...] = ()
             if place and name.startswith(place) and len(name) - len(place) >= 4:
                 out.add(name[len(place):])
     for name in list(out):  # 北京市实施《中华人民共和国教师法》办法 is also typed 北京市实施教师法办法
-        plain = re.sub(r"[《》〈〉]", "", name.replace("中华人民共和国", ""))
-        out.add(plain)
+        out.add(re.sub(r"[《》〈〉]", "", name))
+        out.add(re.sub(r"[《》〈〉]", "", name.replace("中华人民共和国", "")))
     for name in list(out):
         core = DOC_KIND.sub("", name)
         if len(core) >= 4 and core.endswith(NAME_END):
@@ -127,8 +127,12 @@ class DocNames:
     def resolve(self, question: str) -> Named:
         q = t2s(question)
         spans: list[tuple[int, int, tuple[str, ...]]] = []
-        for start, end, alias in longest_matches(q, self.alias_docs, self._alias_lengths):
-            spans.append((start, end, tuple(sorted(self.alias_docs[alias]))))
+        # Aliases are matched with the book-title marks taken out too: 北京市实施《教师法》办法 names the Beijing
+        # 办法, whose alias is 北京市实施教师法办法, not the 《教师法》 inside it.
+        kept_at = [i for i, ch in enumerate(q) if ch not in "《》〈〉"]
+        bare = "".join(q[i] for i in kept_at)
+        for start, end, alias in longest_matches(bare, self.alias_docs, self._alias_lengths):
+            spans.append((kept_at[start], kept_at[end - 1] + 1, tuple(sorted(self.alias_docs[alias]))))
         spans += self._partial(q)
         for m in NAMED.finditer(q):
             name = (m.group(1) or m.group(2) or "").strip()

@@ -1,0 +1,29 @@
+"""Which indexed document a question names: a law, a province's 实施《…》办法 of it, a loose short name."""
+from __future__ import annotations
+
+from assistant.documents import DocNames
+
+DOCS = {
+    "law": ("中华人民共和国职业教育法", "全国", ()),
+    "bj": ("北京市实施《中华人民共和国职业教育法》办法", "北京市", ()),
+    "hn": ("河南省实施《中华人民共和国职业教育法》办法", "河南省", ()),
+    "zj": ("浙江省家庭教育促进条例", "浙江省", ()),
+}
+
+
+def test_the_law_inside_a_provinces_implementing_rules_is_not_what_the_question_names():
+    names = DocNames(DOCS)
+    assert names.resolve("北京市实施《职业教育法》办法第五条讲的什么？").doc_ids == ("bj",)
+    assert names.resolve("北京市实施职业教育法办法第五条").doc_ids == ("bj",)
+    assert names.resolve("《职业教育法》第五条讲的什么？").doc_ids == ("law",)
+    assert names.resolve("职业教育法第十二条").doc_ids == ("law",)
+    both = names.resolve("河南省实施《中华人民共和国职业教育法》办法和职业教育法有什么不同？")
+    assert both.doc_ids == ("hn", "law")
+
+
+def test_a_loose_name_resolves_only_to_the_title_it_abbreviates():
+    names = DocNames(DOCS)
+    assert names.resolve("按浙江的家庭教育条例，家长要做什么？").doc_ids == ("zj",)
+    assert names.resolve("家庭教育条例第八条").doc_ids == ("zj",)
+    vague = names.resolve("浙江的教育条例第八条")  # does not start as the title does
+    assert not vague.doc_ids and vague.missing == ("浙江的教育条例",)

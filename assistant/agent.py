@@ -302,8 +302,9 @@ class Assistant:
         own = parent.own_text.rstrip()
         if not own.endswith(("：", ":")):
             return None
-        lead = compose.sentences(own)[-1] if compose.sentences(own) else ""
-        lead = compose.strip_marker(lead)
+        # The whole sentence that ends with the colon: a penalty list's lead-in runs over several "；" clauses
+        # (有下列情形之一的，由…责令改正；…并处罚款；…从其规定：), and its last one alone says nothing.
+        lead = compose.strip_marker(re.split(r"(?<=[。！？!?])", own)[-1].strip())
         return self.store.citation(parent, lead) if lead and lead in parent.text else None
 
     def _tool(self, q: Query, r, regions: list[str] | None) -> Answer | None:

@@ -96,6 +96,13 @@ def test_list_item_is_quoted_with_its_lead_in(law_bot):
     pytest.fail("no list item under a lead-in found in 教育法")
 
 
+def test_a_penalty_lists_lead_in_is_its_whole_sentence_not_its_last_semicolon_part(law_bot):
+    item = law_bot.store.by_path[("jiaoyufa_2021", "第七十九条(一)")]
+    lead = law_bot._lead_in(item)
+    assert lead.quote.startswith("考生在国家教育考试中有下列行为之一的") and lead.quote.endswith("依法追究刑事责任：")
+    assert "责令停止参加相关国家教育考试一年以上三年以下" in lead.quote  # the consequence the list leads to
+
+
 def test_metadata_is_listed_for_laws(law_bot):
     meta = law_bot.store.docs["jiaoyufa_2021"].meta
     assert (meta.region, meta.level, meta.title) == ("全国", "全国", "中华人民共和国教育法")

@@ -42,6 +42,10 @@ class ChatState:
     history: list[tuple[str, Answer]] = field(default_factory=list)
 
 
+# "X和Y分别/各自…": two things asked at once (with no places or documents named, it is no comparison of regions)
+TWO_ASKED = re.compile(r"^(?P<a>.+?)(?:和|与|以及|及|跟)(?P<b>.+?)(?:分别|各自)(?P<ask>.+)$")
+
+
 class Assistant:
     def __init__(self, store: Store, embedder: Embedder, *, min_coverage: float = MIN_COVERAGE,
                  min_dense: float = MIN_DENSE):
@@ -91,6 +95,9 @@ class Assistant:
             return self._article(q)
         if q.compare and len(q.doc_ids) >= 2:
             return self._compare_documents(q)
+        pair = None if q.regions or q.doc_ids or scope else TWO_ASKED.match(q.text.strip())
+        if q.compare and pair and not WHICH_REGIONS.search(q.simplified):
+            return self._each([pair["a"] + pair["ask"], pair["b"] + pair["ask"]], scope, q.script)
         if q.compare and not scope and not q.doc_ids:
             return self._compare(q, list(q.regions) or None)
         r = route(q, named)
@@ -336,6 +343,18 @@ class Assistant:
         return Answer(compose.in_script(text, q.script, [c.quote for c in result.citations]),
                       bool(result.citations), tuple(result.citations),
                       (call,), q.script)
+
+    def _each(self, questions: list[str], scope: list[str] | None, script: str) -> Answer:
+        """"家庭教育宣传周和职业教育活动周分别是什么时候？" asks two questions, not for a comparison of regions:
+        each is answered on its own, one after the other, with its citations numbered on."""
+        texts, citations, found = [], [], False
+        for question in questions:
+            a = self._answer(self.parse(question), scope)
+            shift = len(citations)
+            texts.append(re.sub(r"\[(\d+)\]", lambda m: f"[{int(m.group(1)) + shift}]", a.answer))
+            citations += a.citations
+            found = found or a.found
+        return Answer("\n".join(texts), found, tuple(citations), script=script)
 
     def _compare(self, q: Query, regions: list[str] | None) -> Answer:
         topic = topic_of(q.simplified, self.store.regions)

@@ -144,3 +144,13 @@ def test_a_kuan_after_the_items_is_cited_as_that_kuan(law_bot):
     ans = law_bot.ask("教育法对保护学校合法权益不受侵犯是怎么规定的？")
     assert ans.found and ans.citations[0].clause == "第二十九条第二款"
     assert ans.citations[0].quote == "国家保护学校及其他教育机构的合法权益不受侵犯。"
+
+
+def test_two_things_asked_at_once_are_answered_one_after_the_other(law_bot):
+    ans = law_bot.ask("家庭教育宣传周和职业教育活动周分别是每年的什么时候？")
+    assert ans.found and "5月15日" in ans.answer and "5月的第二周" in ans.answer
+    clauses = [(c.doc_id, c.clause) for c in ans.citations]
+    assert ("jiating_jiaoyu_cujinfa_2021_trad", "第十三条") in clauses and ("zhiye_jiaoyufa_2022", "第十二条") in clauses
+    for n in map(int, re.findall(r"\[(\d+)\]", ans.answer)):  # every marker points at its own citation
+        quote = ans.citations[n - 1].quote
+        assert quote in ans.answer

@@ -259,7 +259,7 @@ class Assistant:
             clause, kids = parent, self.store.children(parent.clause_id)
         if len(kids) < 2:
             return None
-        head = compose.strip_marker(compose.sentences(clause.own_text)[-1]) if compose.sentences(clause.own_text) else ""
+        head = compose.lead_sentence(clause.own_text) if clause.own_text.strip() else ""
         citations = [self.store.citation(clause, head)] if head else []
         for kid in kids[: compose.MAX_ITEMS]:
             first = compose.item_quote(kid)
@@ -309,9 +309,7 @@ class Assistant:
         own = parent.own_text.rstrip()
         if not own.endswith(("：", ":")):
             return None
-        # The whole sentence that ends with the colon: a penalty list's lead-in runs over several "；" clauses
-        # (有下列情形之一的，由…责令改正；…并处罚款；…从其规定：), and its last one alone says nothing.
-        lead = compose.strip_marker(re.split(r"(?<=[。！？!?])", own)[-1].strip())
+        lead = compose.lead_sentence(own)
         return self.store.citation(parent, lead) if lead and lead in parent.text else None
 
     def _tool(self, q: Query, r, regions: list[str] | None) -> Answer | None:

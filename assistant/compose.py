@@ -81,6 +81,12 @@ def strip_marker(sentence: str) -> str:
     return _strip_marker(sentence)
 
 
+def lead_sentence(own_text: str) -> str:
+    """The whole sentence a list's lead-in ends with: a penalty list's runs over several "；" parts
+    (有下列情形之一的，由…责令改正；…并处罚款；…从其规定：), and its last part alone says nothing."""
+    return strip_marker(re.split(r"(?<=[。！？!?])", own_text.rstrip())[-1].strip())
+
+
 ARTICLE_MARKER = re.compile(r"^[\s\u3000]*第[一二三四五六七八九十百零〇两\d]+[条條](之[一二三四五六七八九十])?[\s\u3000]*")
 MAX_ARTICLE = 400
 

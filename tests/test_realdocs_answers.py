@@ -101,6 +101,9 @@ def test_a_penalty_lists_lead_in_is_its_whole_sentence_not_its_last_semicolon_pa
     lead = law_bot._lead_in(item)
     assert lead.quote.startswith("考生在国家教育考试中有下列行为之一的") and lead.quote.endswith("依法追究刑事责任：")
     assert "责令停止参加相关国家教育考试一年以上三年以下" in lead.quote  # the consequence the list leads to
+    listed = law_bot.ask("教育法规定考生在国家教育考试中有哪些行为会被终止考试？")  # the list answered whole
+    assert listed.citations[0].clause == "第七十九条" and listed.citations[0].quote == lead.quote
+    assert [c.clause for c in listed.citations[1:]] == [f"第七十九条({n})" for n in "一二三四五"]
 
 
 def test_metadata_is_listed_for_laws(law_bot):

@@ -7,11 +7,11 @@ import re
 from dataclasses import dataclass
 
 from ingest.textnorm import normalize
+from ingest.types import Answer, Citation
 
-from .compose import pick_sentences
-from .query import strip_regions
+from .compose import clause_ref, display, in_script, pick_sentences
+from .query import Query, strip_regions
 from .retrieve import Retriever
-from ingest.types import Citation
 
 TOPICS = ("教师培训经费", "教研员配备", "集团化办学", "名师工作室", "质量监测", "课后服务", "校外培训",
           "听课", "编制", "督导考核")
@@ -44,6 +44,9 @@ class Row:
         c = self.citation
         return {"地区": self.region, "规定": self.requirement, "条款": c.clause if c else "",
                 "文件": c.title if c else "", "原文": c.quote if c else ""}
+
+
+WHICH_REGIONS = re.compile(r"哪些(城市|地区|地方|市|县|区|省)|哪(个|几个)(城市|地区|地方|市|县|区|省)")
 
 
 def topic_of(question: str, regions: list[str]) -> str:
@@ -92,3 +95,32 @@ def to_csv(rows: list[Row]) -> str:
     for r in rows:
         w.writerow(r.as_dict())
     return buf.getvalue()
+
+
+def regions_answer(retriever: Retriever, q: Query, regions: list[str] | None) -> Answer:
+    """One row per region, each citing its clause, or 未规定; "哪些城市提到…" lists the regions that do first."""
+    topic = topic_of(q.simplified, retriever.store.regions)
+    rows = compare(retriever, topic, regions)
+    # "哪些城市提到…" is answered by the list of names first, and lists only the regions that do
+    which = WHICH_REGIONS.search(q.simplified)
+    lines, citations = [], []
+    for row in rows:
+        if row.found:
+            parts = []
+            for c in row.citations:
+                citations.append(c)
+                parts.append(f"“{display(c.quote)}”[{len(citations)}]")
+            ref = clause_ref(row.citation.clause)
+            lines.append(f"- {row.region}（{ref}）：{'……'.join(parts)}")
+        elif not which:
+            lines.append(f"- {row.region}：{NOT_SET}（该地区文件未提及）")
+    found = any(r.found for r in rows)
+    head = f"关于“{topic}”的各地规定：" if found else f"所选地区的文件都没有关于“{topic}”的规定。"
+    if found and which:
+        named = [r.region for r in rows if r.found]
+        rest = "" if len(named) == len(rows) else "，其余地区的文件未提及"
+        head = f"提到“{topic}”的有：{'、'.join(named)}（共{len(named)}个地区）{rest}。各地原文："
+    text = head + "\n" + "\n".join(lines)
+    return Answer(in_script(text, q.script, [display(c.quote) for c in citations]), found,
+                  tuple(citations),
+                  script=q.script, table=tuple(r.as_dict() for r in rows))

@@ -338,9 +338,12 @@ class Retriever:
 
     def coverage(self, hit: Hit, terms: tuple[str, ...], partial: bool = True) -> float:
         """IDF-weighted share of the question's content terms found in the hit's clause (with headings)."""
+        return self.clause_coverage(hit.chunk.clause_id, terms, partial)
+
+    def clause_coverage(self, clause_id: str, terms: tuple[str, ...], partial: bool = True) -> float:
         if not terms:  # "请问" or "的的的" asks nothing: no clause can be said to answer it
             return 0.0
-        words = self.clause_terms(hit.chunk.clause_id)
+        words = self.clause_terms(clause_id)
         weights = [self.idf(t) for t in terms]
         # measured against the question's TOP_TERMS heaviest words: a long, chatty question ("我们学校食堂包给
         # 外面的公司经营了…") is not less answered for the context it tells

@@ -157,3 +157,23 @@ def test_two_things_asked_at_once_are_answered_one_after_the_other(law_bot):
     for n in map(int, re.findall(r"\[(\d+)\]", ans.answer)):  # every marker points at its own citation
         quote = ans.citations[n - 1].quote
         assert quote in ans.answer
+
+
+@pytest.fixture(scope="module")
+def city_and_laws(built_index, embedder, tmp_path_factory):
+    """The five seed documents with the national laws beside them, as a bureau's library holds them."""
+    from assistant.agent import Assistant
+    from assistant.store import Store
+    from tests.conftest import index_plus
+
+    files = {name: (REAL / "docs" / name).read_text(encoding="utf-8") for name in DOCS[:2]}
+    data, _ = index_plus(built_index, embedder, tmp_path_factory, files)
+    return Assistant(Store(data), embedder)
+
+
+def test_a_city_question_is_answered_from_the_citys_document_when_it_answers(city_and_laws):
+    ans = city_and_laws.ask("清远市对教师培训有什么要求？")
+    assert ans.found and ans.citations[0].region == "清远市"
+    # a national law still answers a city question the city's documents say nothing about
+    law = city_and_laws.ask("清远市的学校能不能以营利为目的办学？")
+    assert law.found and law.citations[0].region == "全国"

@@ -187,19 +187,19 @@ class Assistant:
         return True
 
     def _retrieve(self, q: Query, regions: list[str] | None, named: list[str] | None = None) -> Answer:
-        """A question about a place is answered from that place's own documents unless the province's or
-        national ones answer it clearly better. Searched together, a national law's short articles crowd a city
-        plan's clauses out of the candidates ("清远市对教师培训有什么要求？" was answered from 职业教育法)."""
+        """A place's question that the documents answer is answered from that place's own documents unless the
+        province's or national ones answer it clearly better. Searched together, a national law's short articles
+        crowd a city plan's clauses out of the candidates ("清远市对教师培训有什么要求？" was answered from 职业教育法)."""
         wide = self._retrieve_in(q, regions, named)
         own = [r for r in regions or () if not self._wider(r, named)]
-        if not (named and own and len(own) < len(regions or ()) and not q.doc_ids) or (
-                wide.citations and wide.citations[0].region in own):
+        # what the wider search refuses, the place's documents alone do not answer (a weaker clause that only
+        # the narrower search surfaces turned an unanswerable question into an answer)
+        if not wide.found or not (named and own and len(own) < len(regions or ()) and not q.doc_ids) or (
+                wide.citations[0].region in own):
             return wide
         local = self._retrieve_in(q, own, named)
         if not local.found:
             return wide
-        if not wide.found:
-            return local
         terms = self.retriever.content_terms(q.simplified)
         covered = [self.retriever.clause_coverage(a.citations[0].clause_id, terms) for a in (local, wide)]
         return local if covered[0] >= covered[1] - LOCAL_MARGIN else wide

@@ -63,6 +63,16 @@ def test_unanswerable_questions_say_so(bot, question):
     assert "没有" in ans.answer
 
 
+def test_a_story_told_before_the_question_does_not_sink_it(bot):
+    """Words no document uses, three or more of them, are the telling (嘟囔, 唠叨, 咕哝), not what is asked:
+    only the two heaviest count against the clause."""
+    plain = bot.ask("学校领导每学期听课多少节？")
+    told = bot.ask("表哥嘟囔唠叨咕哝半天，学校领导每学期听课多少节？")
+    assert plain.found and told.found and told.citations[0].clause == plain.citations[0].clause
+    still = bot.ask("我表哥说，深圳市中小学教师住房补贴每月有多少钱？")  # one unknown word still refuses
+    assert not still.found
+
+
 def test_rule_of_another_city_is_attributed_to_it(bot):
     ans = bot.ask("随州市学校领导每学期听课多少节？")
     assert ans.found is False

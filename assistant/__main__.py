@@ -112,8 +112,10 @@ def _print(answer, as_json: bool) -> None:
     print(answer.answer)
     if answer.note:
         print(f"（{answer.note}）")
+    from .compose import book
+
     for n, c in enumerate(answer.citations, 1):
-        print(f"[{n}] {c.region}《{c.title}》{c.clause}：{c.quote}")
+        print(f"[{n}] {c.region}{book(c.title)}{c.clause}：{c.quote}")
     for t in answer.tool_calls:
         print(f"计算过程：{t.name}({json.dumps(t.args, ensure_ascii=False)})")
     print(flush=True)

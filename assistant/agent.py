@@ -121,7 +121,7 @@ class Assistant:
 
     def _missing_document(self, q: Query) -> Answer:
         names = "、".join(f"《{n}》" for n in q.missing_docs)
-        titles = "、".join(f"《{d.meta.title}》" for d in sorted(self.store.docs.values(), key=lambda d: d.doc_id)[:12])
+        titles = "、".join(compose.book(d.meta.title) for d in sorted(self.store.docs.values(), key=lambda d: d.doc_id)[:12])
         more = " 等" if len(self.store.docs) > 12 else ""
         text = f"本库没有收录{names}，无法回答关于它的问题。本库收录的文件有：{titles}{more}。"
         return Answer(compose.in_script(text, q.script), False, script=q.script)
@@ -132,7 +132,7 @@ class Assistant:
         title = self.store.docs[doc_id].meta.title
         clause = self.store.clause(doc_id, q.article)
         if clause is None:
-            text = f"《{title}》中没有{q.article}。"
+            text = f"{compose.book(title)}中没有{q.article}。"
             return Answer(compose.in_script(text, q.script, [title]), False, script=q.script)
         quote = compose.article_quote(clause)
         citation = self.store.citation(clause, quote)
@@ -150,13 +150,13 @@ class Assistant:
             scored = self.retriever.search(topic, None, k=3, doc_ids=(doc_id,))
             hit = next((h for h in scored.hits if self._is_answer(h, scored.query_terms)), None)
             if hit is None:
-                lines.append(f"- 《{title}》：{NOT_SET}（该文件未提及）")
+                lines.append(f"- {compose.book(title)}：{NOT_SET}（该文件未提及）")
                 rows.append({"document": title, "clause": "", "requirement": NOT_SET})
                 continue
             clause = self.store.clauses[hit.chunk.clause_id]
             qs = self._quotes(clause, scored.query_terms, topic)
             citations.append(self.store.citation(clause, qs[0]))
-            lines.append(f"- 《{title}》{compose.clause_ref(clause.path)}：“{compose.display(qs[0])}”[{len(citations)}]")
+            lines.append(f"- {compose.book(title)}{compose.clause_ref(clause.path)}：“{compose.display(qs[0])}”[{len(citations)}]")
             rows.append({"document": title, "clause": clause.path, "requirement": qs[0]})
         found = bool(citations)
         head = f"关于“{shown}”，各文件的规定：" if found else f"所问文件都没有关于“{shown}”的规定。"
@@ -357,7 +357,7 @@ class Assistant:
             text = f"{result.explanation}\n" + "\n".join(lines)
         if result.citations:
             c = result.citations[0]
-            text += f"\n依据：{c.region}《{c.title}》{compose.clause_ref(c.clause)}：“{c.quote}”[1]"
+            text += f"\n依据：{c.region}{compose.book(c.title)}{compose.clause_ref(c.clause)}：“{c.quote}”[1]"
         return Answer(compose.in_script(text, q.script, [c.quote for c in result.citations]),
                       bool(result.citations), tuple(result.citations),
                       (call,), q.script)

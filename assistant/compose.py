@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 
-from ingest.textnorm import SENTENCE_ENDS, normalize, s2t
+from ingest.textnorm import SENTENCE_ENDS, book, normalize, s2t  # noqa: F401  (book: callers use compose.book)
 from ingest.types import TRADITIONAL, Citation, Clause
 
 from ingest.validate import has_instruction
@@ -240,7 +240,7 @@ def frame_fact(groups: list[list[Citation]]) -> str:
             n += 1
             parts.append(f"“{display(c.quote)}”[{n}]")
         c = group[0]
-        lines.append(f"{c.region}《{c.title}》{clause_ref(c.clause)}规定：{'……'.join(parts)}")
+        lines.append(f"{c.region}{book(c.title)}{clause_ref(c.clause)}规定：{'……'.join(parts)}")
     return "\n".join(lines)
 
 
@@ -249,7 +249,7 @@ def frame_not_found(question_topic: str, scope: list[str] | None, elsewhere: lis
     where = f"{'、'.join(scope)}的政策文件" if scope else "现有政策文件"
     msg = f"{where}中没有找到关于“{question_topic}”的规定。"
     if elsewhere:
-        others = "；".join(f"{c.region}《{c.title}》{clause_ref(c.clause)}" for c in elsewhere)
+        others = "；".join(f"{c.region}{book(c.title)}{clause_ref(c.clause)}" for c in elsewhere)
         msg += f"相关规定只见于其他地区：{others}（仅适用于该地区）。"
     msg += f"本库收录：{'、'.join(covered)}。"
     return msg
@@ -277,12 +277,12 @@ def frame_list(citations: list[Citation], has_head: bool, total: int) -> str:
     if has_head:
         c = citations[0]
         if len(c.quote) <= 24 and not c.quote.rstrip().endswith(("：", ":", "。", "；", ";")):  # a part's heading
-            lines.append(f"{c.region}《{c.title}》{clause_ref(c.clause)}“{display(c.quote)}”[1]包括：")
+            lines.append(f"{c.region}{book(c.title)}{clause_ref(c.clause)}“{display(c.quote)}”[1]包括：")
         else:
-            lines.append(f"{c.region}《{c.title}》{clause_ref(c.clause)}规定：“{display(c.quote)}”[1]")
+            lines.append(f"{c.region}{book(c.title)}{clause_ref(c.clause)}规定：“{display(c.quote)}”[1]")
     else:
         c = citations[0]
-        lines.append(f"{c.region}《{c.title}》的规定：")
+        lines.append(f"{c.region}{book(c.title)}的规定：")
     first_n = 2 if has_head else 1
     for i, c in enumerate(items):
         lines.append(f"{i + 1}. “{display(c.quote)}”（{clause_ref(c.clause)}）[{i + first_n}]")

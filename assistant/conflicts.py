@@ -74,7 +74,7 @@ def mark_conflict(answer: Answer, question: str) -> Answer:
 def _with_conflict(answer: Answer, a: tuple[int, Citation, dict], b: tuple[int, Citation, dict]) -> Answer:
     def said(x) -> str:
         n, c, amts = x
-        return f"《{c.title}》{compose.clause_ref(c.clause)}为“{'、'.join(amts.values())}”[{n + 1}]"
+        return f"{compose.book(c.title)}{compose.clause_ref(c.clause)}为“{'、'.join(amts.values())}”[{n + 1}]"
 
     region = a[1].region
     line = f"{region}的两份现行文件对此规定不一致：{said(a)}，{said(b)}，请核实以哪份文件为准"

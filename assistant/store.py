@@ -219,10 +219,10 @@ class Store:
         from difflib import SequenceMatcher
 
         hit = max(matches, key=lambda m: SequenceMatcher(None, q, m[1], autojunk=False).ratio())[0]
-        from .compose import clause_ref, in_script
+        from .compose import book, clause_ref, in_script
 
         d = self.docs[hit.doc_id]
-        text = (f"问题中的文字与{d.meta.region}《{d.meta.title}》{clause_ref(hit.path)}里的一段文字相同；"
+        text = (f"问题中的文字与{d.meta.region}{book(d.meta.title)}{clause_ref(hit.path)}里的一段文字相同；"
                 "导入时这段文字被标记为“疑似指令”（它是写给读者或模型的指令，不是政策规定），"
                 "因此不作为回答依据，也不当作规定引用。")
         note = f"问题重复了文件中被标记为疑似指令的文字（{d.doc_id} {hit.path}），未作为规定回答"
@@ -348,13 +348,15 @@ class Store:
     def annotate(self, answer: Answer) -> Answer:
         """`answer` with the notes a reader must see: vectors unavailable (BM25 only), or a cited
         clause that the document's newest version changed (the answer quotes the new wording)."""
+        from .compose import book
+
         notes = [answer.note] if answer.note else []
         cited = {(c.doc_id, c.clause) for c in answer.citations}
         for doc_id in dict.fromkeys(c.doc_id for c in answer.citations):
             v = next((v for v in reversed(self.superseded) if v.get("superseded_by") == doc_id), None)
             if v and any((doc_id, p) in cited for p in v.get("changed_paths", ())):
                 title = self.docs[doc_id].meta.title if doc_id in self.docs else doc_id
-                notes.append(f"《{title}》已有新版本（{v['superseded_at'][:10]} 替换旧版本 {v['doc_id']}；{v['change']}），"
+                notes.append(f"{book(title)}已有新版本（{v['superseded_at'][:10]} 替换旧版本 {v['doc_id']}；{v['change']}），"
                              "本回答依据新版本")
         if self.degraded:
             notes.append(DEGRADED_NOTE)

@@ -72,3 +72,8 @@ def longest_matches(text: str, names, lengths: tuple[int, ...]):
 
 def lengths_of(names) -> tuple[int, ...]:
     return tuple(sorted({len(k) for k in names if k}, reverse=True))
+
+
+def book(title: str) -> str:
+    """A title in book-title marks, a title inside it in the inner ones: 《北京市实施〈中华人民共和国教师法〉办法》."""
+    return f"《{title.replace('《', '〈').replace('》', '〉')}》"

@@ -27,3 +27,13 @@ def test_a_loose_name_resolves_only_to_the_title_it_abbreviates():
     assert names.resolve("家庭教育条例第八条").doc_ids == ("zj",)
     vague = names.resolve("浙江的教育条例第八条")  # does not start as the title does
     assert not vague.doc_ids and vague.missing == ("浙江的教育条例",)
+
+
+def test_a_title_holding_a_title_is_framed_with_inner_marks_and_quoted_as_it_is():
+    from assistant.compose import frame_fact
+    from ingest.types import Citation
+
+    c = Citation("bj", DOCS["bj"][0], "北京市", "第五条", "市和区、县人民政府应当加强对职业教育工作的领导。")
+    text = frame_fact([[c]])
+    assert text.startswith("北京市《北京市实施〈中华人民共和国职业教育法〉办法》第五条规定：")
+    assert c.title == "北京市实施《中华人民共和国职业教育法》办法"  # the citation keeps the document's own title

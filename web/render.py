@@ -16,6 +16,8 @@ import re
 from typing import Any
 from urllib.parse import quote
 
+from ingest.textnorm import book
+
 TOOL_LABELS = {"calculate": "政策计算", "check_eligibility": "适用判断", "rule_sum": "金额合计"}
 # Inputs and conditions of the calculators, in words a teacher uses. Keys not listed here are internal
 # (intermediate values) and are not shown.
@@ -115,7 +117,7 @@ def clause_card(store, doc_id: str, clause_id: str, path: str, quotes=(), n: int
     extra = " · ".join(esc(x) for x in (meta.issuer, meta.doc_number, meta.date) if x)
     return (
         "<div class='clause-card'>"
-        f"<div class='clause-title'>{num}《{esc(meta.title)}》</div>"
+        f"<div class='clause-title'>{num}{esc(book(meta.title))}</div>"
         f"<div class='clause-meta'>地区：{esc(meta.region)}{' · ' + extra if extra else ''}</div>"
         f"<div class='clause-path'>条款：{' › '.join(crumbs)}</div>"
         f"<div class='clause-text'>{highlight(clause.text, list(quotes))}</div>"
@@ -140,7 +142,7 @@ def hint_html(msg: str) -> str:
 # an answer
 # ---------------------------------------------------------------------------
 def citation_label(n: int, c) -> str:
-    return f"[{n}] {c.region} {c.clause} 《{c.title}》"
+    return f"[{n}] {c.region} {c.clause} {book(c.title)}"
 
 
 def _cite_buttons(text_html: str, count: int) -> str:

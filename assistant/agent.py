@@ -41,10 +41,10 @@ class ChatState:
     history: list[tuple[str, Answer]] = field(default_factory=list)
 
 
-# "X和Y分别/各自…": two things asked at once (with no places or documents named, it is no comparison of regions)
 # How much better (in coverage) a wider document must answer a place's question to be cited before the place's
 # own: a judgement, not fitted (0.0 and 0.1 score the same on every dev split; none of the eval cases is this close).
 LOCAL_MARGIN = 0.1
+# "X和Y分别/各自…": two things asked at once (with no places or documents named, it is no comparison of regions)
 TWO_ASKED = re.compile(r"^(?P<a>.+?)(?:和|与|以及|及|跟)(?P<b>.+?)(?:分别|各自)(?P<ask>.+)$")
 
 

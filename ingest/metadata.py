@@ -110,7 +110,8 @@ def find_title(head: str) -> str | None:
 def _promulgation_lines(head: str) -> list[str]:
     """The head's dated lines (2020年11月27日 …通过 / …令第56号公布): prose before the first article
     also names congresses (为了贯彻执行全国人民代表大会…), and those are not the issuer."""
-    return [t2s(line) for line in _lines(head)[:HEAD_LINES] if dates_in(t2s(line))]
+    simplified = (t2s(line) for line in _lines(head)[:HEAD_LINES])
+    return [line for line in simplified if dates_in(line)]
 
 
 def _legislature(lines: list[str]) -> str | None:

@@ -26,7 +26,8 @@ from ingest.textnorm import t2s
 from ingest.types import Citation, ToolResult
 
 from . import calc
-from .calc import Profile, describe, find_rules, focus_quote
+from .calc import Profile, describe, focus_quote
+from .rule_search import _grams, find_rules, regions_with, sum_rules
 from .inputs import MAX_PEOPLE, MAX_SCHOOLS, MAX_SEMESTERS, MAX_YEAR, MAX_YEARS, MAX_YUAN, MIN_YEAR
 from .inputs import _UNCOVERED_RANKS, _fmt, _number, _text, fmt_money
 from .obligations import Obligation, extract_obligations
@@ -76,7 +77,7 @@ class PolicyTools:
     def _elsewhere(self, name: str, topic: str, region: str | None, conditions: dict, profile: Profile | None = None,
                    **find: Any) -> ToolResult:
         """No rule in the asked region: say so, with the regions that have one (never answer from them)."""
-        where = [r for r in calc.regions_with(self.store, topic, **find) if r != region]
+        where = [r for r in regions_with(self.store, topic, **find) if r != region]
         text = f"{region or '已收录的文件'}没有这项量化规定" + (f"；规定了的地区：{'、'.join(where)}。" if where else "。")
         opts = []
         for r in where:
@@ -162,8 +163,8 @@ class PolicyTools:
         if since_year is not None:
             rules = [o for o in rules if calc.next_due(o, since_year) is not None]
         if base is not None and base_of:
-            wanted = calc._grams(base_of)
-            rules = [o for o in rules if wanted & calc._grams(calc.base_of(o))] or rules
+            wanted = _grams(base_of)
+            rules = [o for o in rules if wanted & _grams(calc.base_of(o))] or rules
         if not rules:
             if reg is None:
                 return ToolResult(name, False, conditions=conditions, explanation="已收录的文件中没有找到这项量化规定。")
@@ -322,7 +323,7 @@ class PolicyTools:
         if not text:
             raise ToolInputError("请给出要合计的事项")
         reg = self._region(region)
-        picked = calc.sum_rules(self.store, text, [reg] if reg else None, unit)
+        picked = sum_rules(self.store, text, [reg] if reg else None, unit)
         conditions: dict[str, Any] = {"question": text, "region": reg, "unit": unit}
         if not picked:
             return ToolResult(name, False, conditions=conditions,

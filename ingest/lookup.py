@@ -195,7 +195,7 @@ def _add_simplified(db, gen_dir: Path) -> None:
             for p in parts:
                 if p not in simple:
                     simple[p] = t2s(p)
-            # calc._grams simplifies the joined text once more: that string too
+            # rule_search._grams simplifies the joined text once more: that string too
             joined = " ".join(simple[p] for p in parts)
             if joined not in simple:
                 simple[joined] = t2s(joined)

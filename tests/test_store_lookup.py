@@ -168,7 +168,7 @@ def test_a_new_generation_reuses_the_words_of_unchanged_clauses(two_indexes, emb
 
 
 def test_rule_words_from_the_lookup_are_opencc_s(two_indexes):
-    from assistant import calc
+    from assistant import rule_search
     from assistant.obligations import extract_obligations
     from ingest.textnorm import t2s
 
@@ -177,7 +177,7 @@ def test_rule_words_from_the_lookup_are_opencc_s(two_indexes):
     assert any(t2s(o.quote) != o.quote for o in obs)  # the traditional-script documents' rules
     assert sum(1 for o in obs if store._simplified.get(o.quote, False) is not False) == len(obs)
     for o in obs:
-        assert calc._rule_terms(store, o) == (calc._grams(calc._text(o)), t2s(o.item))
+        assert rule_search._rule_terms(store, o) == (rule_search._grams(rule_search._text(o)), t2s(o.item))
 
 
 def test_the_saved_bm25_scores_as_bm25s_does(two_indexes):

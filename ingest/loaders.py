@@ -25,7 +25,7 @@ MAX_CHARS = 2_000_000
 # refused unread: a 600 KB file of 6 M one-letter paragraphs otherwise costs python-docx minutes and GBs.
 MAX_UNZIPPED = 4 * MAX_BYTES
 MAX_INFLATE = 100  # Apache POI's default minimum inflate ratio (0.01); real Word XML is ~5-30x
-PIPELINE_VERSION = "8"  # bump when cleaning/parsing changes so hashes force a re-ingest
+PIPELINE_VERSION = "9"  # bump when cleaning/parsing changes so hashes force a re-ingest
 
 
 def is_document(path: Path) -> bool:
@@ -173,6 +173,7 @@ def _read_pdf(data: bytes) -> str:
 
 
 _SENTENCE_END = tuple("。；：！？;:!?）)”」")
+_PAGE_FOOTER = re.compile(r"[ \u3000]*([—-]\s*\d+\s*[—-]|第\s*\d+\s*页(\s*共\s*\d+\s*页)?)[ \u3000]*$")
 _STARTS_BLOCK = re.compile(r"[ \u3000]*(第[一二三四五六七八九十百零〇]+[编章节条]|[一二三四五六七八九十]+、|[（(][一二三四五六七八九十\d]+[)）]|\d+[.．、]|[—-]\s*\d+\s*[—-]$)")
 
 
@@ -185,15 +186,22 @@ def reflow(text: str) -> str:
         return text
     full = widths[int(len(widths) * 0.9)] * 0.8
     out = [lines[0]]
+    footers: list[str] = []  # a page footer between the two halves of a wrapped sentence
     for line in lines[1:]:
         prev = out[-1].rstrip()
-        glue = line[:1] in "、，。；：）」”" or (
-            len(prev.strip()) >= full and not prev.endswith(_SENTENCE_END) and not _STARTS_BLOCK.match(line))
+        wrapped = len(prev.strip()) >= full and not prev.endswith(_SENTENCE_END)
+        if _PAGE_FOOTER.match(line) and wrapped:
+            footers.append(line)  # kept, after the sentence, for the cleaner to remove and log
+            continue
+        glue = line[:1] in "、，。；：）」”" or (wrapped and not _STARTS_BLOCK.match(line))
         if glue and prev:
             out[-1] = prev + line.strip()
+            out.extend(footers)
         else:
+            out.extend(footers)
             out.append(line)
-    return "\n".join(out)
+        footers.clear()
+    return "\n".join(out + footers)
 
 
 def read_meta(path: Path, cleaned: str, script: str, encoding: str, first_clause_at: int = 0) -> DocMeta:

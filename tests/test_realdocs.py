@@ -205,3 +205,13 @@ def test_articles_run_together_or_with_a_stray_space_are_still_articles():
     clauses = parse_clauses("d", text)
     assert [c.path for c in clauses] == ["第一章", "第一条", "第二条", "第三条", "第四条", "第五条"]
     assert clauses[2].text == "第二条 凡有关人员必须遵守本规则。"
+
+
+def test_pdf_sentences_wrapped_across_a_page_footer_are_joined():
+    """The PDF wraps lines at the page width and puts "— 3 —" between the halves of a sentence
+    ("…及时书面告" / "— 3 —" / "知学校。"): an article's every line must end a sentence."""
+    pdf = next(p.name for p in DOCS if p.suffix == ".pdf")
+    articles = [c for c in parsed(pdf).clauses if c.path.startswith("第") and c.path.endswith("条")]
+    broken = [(c.path, line[-12:]) for c in articles for line in c.own_text.split("\n")
+              if line.strip() and not line.rstrip().endswith(tuple("。；：！？"))]
+    assert len(articles) > 50 and broken == []

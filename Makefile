@@ -45,7 +45,7 @@ load: setup
 REALDOCS ?= ../shared/realdocs/docs
 EVAL_DIR ?= .zhengce-eval
 eval-real: setup
-	ZHENGCE_DATA_DIR=$(EVAL_DIR) $(BIN)/python -m ingest -q $(REALDOCS) corpus/ evals/fresh2_docs/
+	ZHENGCE_DATA_DIR=$(EVAL_DIR) $(BIN)/python -m ingest -q $(REALDOCS) corpus/ evals/fresh2_docs/ evals/fresh3_docs/
 	for split in calibrate report; do for set in realdocs paraphrase; do \
 		echo "== $$set / $$split"; \
 		ZHENGCE_DATA_DIR=$(EVAL_DIR) $(BIN)/python -m evals.run --no-baseline --cases evals/$${set}_cases.yaml --split $$split; \
@@ -56,3 +56,5 @@ eval-real: setup
 	@echo "== fresh2: 50 questions (39 on six laws in evals/fresh2_docs/) written without running the assistant (fresh2-dev 28, fresh2 22 held out)"
 	for split in fresh2-dev fresh2; do echo "== fresh2 / $$split"; \
 		ZHENGCE_DATA_DIR=$(EVAL_DIR) $(BIN)/python -m evals.run --no-baseline --cases evals/fresh2_cases.yaml --split $$split; done
+	@echo "== fresh3: 60 questions (42 on six laws in evals/fresh3_docs/) written without running the assistant, all held out"
+	ZHENGCE_DATA_DIR=$(EVAL_DIR) $(BIN)/python -m evals.run --no-baseline --cases evals/fresh3_cases.yaml --split fresh3

@@ -217,7 +217,11 @@ def display(quote: str) -> str:
     """A quote as shown inside an answer sentence: list lines joined, runs of spaces collapsed.
     The citation keeps the verbatim span."""
     lines = [" ".join(line.replace("\u3000", " ").replace("\u00a0", " ").split()) for line in quote.splitlines()]
-    return "；".join(line for line in lines if line)
+    out = ""
+    for line in (x for x in lines if x):
+        # a paragraph that ends its sentence needs no "；" after it ("…培训。；学校…" read as a typo)
+        out += line if not out or out.endswith(tuple("。！？；：;:!?")) else "；" + line
+    return out
 
 
 def clause_ref(path: str) -> str:

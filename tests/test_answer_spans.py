@@ -144,3 +144,10 @@ def test_a_long_chatty_question_is_answered(bot):
 def test_a_fraction_answers_how_many_parts(bot):
     a = bot.ask("家长委员会里教师代表最多占几分之几？")
     assert a.found and a.citations[0].clause == "第八条" and "1/3" in a.citations[0].quote
+
+
+def test_paragraphs_of_one_quote_are_shown_joined_without_doubled_punctuation():
+    from assistant.compose import display
+
+    assert display("学校应当开展培训。\n学校对欺凌行为应当立即制止；") == "学校应当开展培训。学校对欺凌行为应当立即制止；"
+    assert display("（一）按照章程自主管理\n（二）组织实施教育教学活动") == "（一）按照章程自主管理；（二）组织实施教育教学活动"

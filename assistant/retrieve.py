@@ -231,10 +231,12 @@ class Retriever:
         fused: dict[int, float] = {}
         sparse_scores = np.zeros(n)
         dense_scores = np.zeros(n)
+        firsts: list[str] = []  # the clause each search ranks first
         if self.use_sparse and q_tokens:
             sparse_scores = self.store.bm25.get_scores(q_tokens)
             sparse_scores = np.where(mask, sparse_scores, 0.0)
             order = [i for i in np.argsort(-sparse_scores)[:CANDIDATES] if sparse_scores[i] > 0]
+            firsts += [self.store.chunks[i].clause_id for i in order[:1]]
             for rank, i in enumerate(order):
                 fused[i] = fused.get(i, 0.0) + 1.0 / (self.rrf_k + rank + 1)
         if self.use_dense and mask.any():
@@ -243,17 +245,22 @@ class Retriever:
                 where = {"doc_id": {"$in": list(doc_ids)}}
             # None when a Chroma server is unreachable: BM25 alone answers (Store.degraded says so).
             res = self.store.dense_query(self._embed(q), min(CANDIDATES, int(mask.sum())), where) or []
+            dense_first = None
             for rank, (cid, dist) in enumerate(res):
                 i = self.store.chunk_index.get(cid)
                 if i is None or not mask[i]:
                     continue
+                dense_first = dense_first or self.store.chunks[i].clause_id
                 dense_scores[i] = 1.0 - dist
                 fused[i] = fused.get(i, 0.0) + 1.0 / (self.rrf_k + rank + 1)
+            firsts.append(dense_first)
+        agreed = firsts[0] if len(firsts) == 2 and firsts[0] == firsts[1] else None
         best: dict[str, Hit] = {}
         for i, score in sorted(fused.items(), key=lambda kv: -kv[1]):
             ch = self.store.chunks[i]
             if ch.clause_id not in best:
-                best[ch.clause_id] = Hit(ch, score, float(dense_scores[i]), float(sparse_scores[i]))
+                best[ch.clause_id] = Hit(ch, score, float(dense_scores[i]), float(sparse_scores[i]),
+                                         agreed=ch.clause_id == agreed)
         terms = self.content_terms(query)
         hits = sorted(best.values(), key=lambda h: -h.score)
         if self.focus_weight and terms and hits:

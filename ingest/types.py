@@ -127,6 +127,7 @@ class Hit:
     score: float
     dense: float = 0.0
     sparse: float = 0.0
+    agreed: bool = False  # the clause is both BM25's and the dense search's first
 
 
 @dataclass(frozen=True)

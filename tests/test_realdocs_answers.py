@@ -177,3 +177,11 @@ def test_a_city_question_is_answered_from_the_citys_document_when_it_answers(cit
     # a national law still answers a city question the city's documents say nothing about
     law = city_and_laws.ask("清远市的学校能不能以营利为目的办学？")
     assert law.found and law.citations[0].region == "全国"
+
+
+def test_a_question_that_tells_its_circumstances_first_is_answered_from_the_clause_both_searches_rank_first(law_bot):
+    """"按照教育法，政府给教育的财政拨款每年该涨多少，有没有个参照标准？": 该涨, 参照 and 有没有个 are the
+    asker's words, not the law's; BM25 and the dense search both put 第五十六条 first."""
+    ans = law_bot.ask("按照教育法，政府给教育的财政拨款每年该涨多少，有没有个参照标准？")
+    assert ans.found and ans.citations[0].doc_id == "jiaoyufa_2021" and ans.citations[0].clause == "第五十六条"
+    assert "高于财政经常性收入的增长" in ans.answer

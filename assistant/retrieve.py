@@ -32,6 +32,9 @@ TOP_TERMS = 6  # 4-8 swept on the calibrate splits: 6 raised real-doc recall@1 0
 # calibrate figure and raised fresh-dev refusals 0.333 -> 0.667 and fresh2-dev accuracy 0.619 -> 0.667; 3 = no cap
 UNKNOWN_TERMS = 2
 RERANK = 10  # at most this many fused hits are reordered by sentence focus
+# 1.5, 2, 3 swept on the calibrate and dev splits: 1.5 fixed one real-doc and one seed case and lost no answer; 2 and 3
+# also moved a paraphrase case's right clause from second to third
+LAST_TERM_WEIGHT = 1.5
 FOCUS_WEIGHT = 0.25  # best sentence coverage vs RRF scaled to the top hit; 0.25 ≈ 0.5 > 1.0 > 0 on the calibrate splits
 # Question words and generic policy vocabulary: present in almost every clause,
 # so they say nothing about whether a clause answers the question.
@@ -55,6 +58,11 @@ GENERIC = frozenset(
     "自己 本人 听说 同事 到底 究竟 想问 问一下 最近 大家 他们 咱们 这件 这件事 事情 东西 一些 好几 平时 还要 还得 "
     "想开 想办 想要 打算 准备".split()
 )
+
+
+# "从哪天起", "什么时候开始": asking when, cut out before segmentation, which glues its characters to the
+# neighbours into words no clause has (哪 + 天起)
+ASKS_WHEN = re.compile(r"[从自]?(哪|什么|几)(一)?(天|日|年|月|时候|时间|号)(起|开始|以后|之后|以前|之前)?")
 
 
 # How people ask vs. how the documents say it. Each pattern adds the document's
@@ -210,7 +218,7 @@ class Retriever:
         return toks + [w for t in dict.fromkeys(toks) if t not in SYNONYMS for w in self.alternatives(t)]
 
     def content_terms(self, query: str) -> tuple[str, ...]:
-        words = tokenizer().lcut(self._scrub(query))
+        words = tokenizer().lcut(ASKS_WHEN.sub("，", self._scrub(query)))
         return tuple(dict.fromkeys(
             t for t in words if t.strip() and _WORD.search(t) and t not in GENERIC and t not in STOPWORDS
             and not re.fullmatch(r"[\d.%‰一二三四五六七八九十]+", t)  # numbers and clause numerals
@@ -327,6 +335,8 @@ class Retriever:
         """IDF-weighted share of the question's terms found in the clause's best single sentence (with headings)."""
         heads, sents = self.sentence_terms(hit.chunk.clause_id)
         weights = [self.idf(t) for t in terms]
+        if weights:  # a Chinese question ends on what it asks: 新修订的职业教育法哪天开始**施行**
+            weights[-1] *= LAST_TERM_WEIGHT
         total = sum(weights) or 1.0
         return max(sum(w * self.matched(t, heads | words) for t, w in zip(terms, weights)) / total
                    for words in sents)

@@ -185,3 +185,10 @@ def test_a_question_that_tells_its_circumstances_first_is_answered_from_the_clau
     ans = law_bot.ask("按照教育法，政府给教育的财政拨款每年该涨多少，有没有个参照标准？")
     assert ans.found and ans.citations[0].doc_id == "jiaoyufa_2021" and ans.citations[0].clause == "第五十六条"
     assert "高于财政经常性收入的增长" in ans.answer
+
+
+@pytest.mark.parametrize("question", ["新修订的职业教育法哪天开始施行？", "修订以后的职业教育法从哪天起施行？"])
+def test_the_word_a_question_ends_on_decides_between_two_dated_clauses(law_bot, question):
+    """The preamble dates the 修订, 第六十九条 the 施行: the question asks about the one it ends on."""
+    ans = law_bot.ask(question)
+    assert ans.found and ans.citations[0].clause == "第六十九条" and "2022年5月1日" in ans.answer

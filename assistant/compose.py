@@ -178,6 +178,8 @@ def pick_sentences(clause: Clause, terms: tuple[str, ...], question: str, limit:
             and not ITEM_START.match(sents[nxt])
             and (shares(norm[nxt]) or ASKS_PENALTY.search(question))):
         chosen.insert(1, nxt)
+    if limit > 1 and "\t" in sents[first]:
+        chosen += _table_context(sents, first)
     runs: list[list[int]] = []  # adjacent sentences as one run; the best sentence's run first
     for i in chosen:
         run = next((r for r in runs if i == r[-1] + 1 or i == r[0] - 1), None)
@@ -194,6 +196,21 @@ def pick_sentences(clause: Clause, terms: tuple[str, ...], question: str, limit:
         long_ok = len(run) > 1 or quote.count("\n") or quote.count("；") + quote.count(";") >= 2  # a list whole
         out.append(quote[: 2 * LIST_TAIL] if long_ok else quote[:MAX_QUOTE])
     return out
+
+
+def _table_context(sents: list[str], row: int) -> list[int]:
+    """What a table row needs to be read: the rows under it that continue it (a merged cell's next lines,
+    普通高中 12.81 21 under 初中 3.48 8: fewer cells) and the table's header row (what the figures are)."""
+    cells = sents[row].count("\t")
+    more = []
+    j = row + 1
+    while j < len(sents) and 0 < sents[j].count("\t") < cells and len(more) < 3:
+        more.append(j)
+        j += 1
+    head = row
+    while head > 0 and "\t" in sents[head - 1]:
+        head -= 1
+    return more + ([head] if head < row else [])
 
 
 def _is_title_line(sentence: str, title: str) -> bool:

@@ -56,13 +56,21 @@ def _main_block(soup):
         best = top
 
 
+CELL_BREAK = "\x00"  # a paragraph break inside a data cell, resolved once the cell's text is known
+DATA_CELL_CHARS = 120  # a table cell longer than this is page layout, not a figure or a label
+
+
+def _is_data_cell(cell) -> bool:
+    return cell.find("table") is None and len(cell.get_text(strip=True)) <= DATA_CELL_CHARS
+
+
 def _text(el) -> str:
     """Text of `el` with newlines only at block boundaries and tabs between table cells."""
     from bs4 import NavigableString, Tag
 
     out: list[str] = []
 
-    def walk(node) -> None:
+    def walk(node, inline: bool = False) -> None:
         for child in node.children:
             if isinstance(child, NavigableString):
                 if child.__class__.__name__ in ("Comment", "Doctype", "ProcessingInstruction", "Declaration"):
@@ -71,18 +79,28 @@ def _text(el) -> str:
                 out.append(re.sub(r"[\r\n]+", "", str(child)))
             elif isinstance(child, Tag):
                 name = child.name.lower()
-                if name in BLOCKS:
+                if name in BLOCKS and inline:
+                    out.append(CELL_BREAK)
+                    walk(child, inline)
+                elif name in BLOCKS:
                     out.append("\n")
                     walk(child)
                     out.append("\n")
                 elif name in CELLS:
-                    walk(child)
+                    # A data cell's paragraphs stay on its row (指标 \t 初中 \t 3.48 \t 8), so a quoted row keeps
+                    # its figures; a layout cell that holds a whole page keeps its paragraphs.
+                    walk(child, inline or _is_data_cell(child))
                     out.append("\t")
                 else:
-                    walk(child)
+                    walk(child, inline)
 
     walk(el)
-    lines = ("".join(out)).split("\n")
+    text = "".join(out)
+    # a cell's lines are one phrase wrapped to the cell's width (普通 / 高中): Chinese joins without a space
+    text = re.sub(rf"[ \u3000\u00a0]*{CELL_BREAK}+[ \u3000\u00a0]*", CELL_BREAK, text)
+    text = re.sub(rf"(?<=[\u4e00-\u9fff（）、，]){CELL_BREAK}(?=[\u4e00-\u9fff（）])", "", text)
+    text = re.sub(rf"(^|(?<=[\t\n])){CELL_BREAK}|{CELL_BREAK}(?=[\t\n]|$)", "", text)
+    lines = text.replace(CELL_BREAK, " ").split("\n")
     return "\n".join(line.rstrip("\t ") for line in lines if line.strip(" \t\u3000\u00a0"))
 
 

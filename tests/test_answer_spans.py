@@ -151,3 +151,16 @@ def test_paragraphs_of_one_quote_are_shown_joined_without_doubled_punctuation():
 
     assert display("学校应当开展培训。\n学校对欺凌行为应当立即制止；") == "学校应当开展培训。学校对欺凌行为应当立即制止；"
     assert display("（一）按照章程自主管理\n（二）组织实施教育教学活动") == "（一）按照章程自主管理；（二）组织实施教育教学活动"
+
+
+def test_a_table_row_is_quoted_with_its_continuation_rows_and_the_tables_header():
+    from assistant.compose import pick_sentences
+    from ingest.clauses import parse_clauses
+
+    text = ("一、核心指标\n指标\t学段\t2020年\t2025目标\n幼儿园覆盖率（%）\t全市\t90\t95\n"
+            "研究生学历教师比例（%）\t初中\t3.48\t8\n普通高中\t12.81\t21\n生均经费（万元）\t小学\t1.76\t逐年只增不减\n")
+    clause = next(c for c in parse_clauses("d", text) if "研究生" in c.text)
+    quotes = pick_sentences(clause, ("研究生学历", "比例", "目标"), "研究生学历教师的比例目标是多少？")
+    assert quotes[0] == "研究生学历教师比例（%）\t初中\t3.48\t8\n普通高中\t12.81\t21"
+    assert quotes[1] == "指标\t学段\t2020年\t2025目标"
+    assert all(q in text for q in quotes)

@@ -133,6 +133,22 @@ def test_html_inline_markup_never_splits_numbers():
     assert "首页" not in text
 
 
+def test_a_table_row_keeps_its_figures_when_its_cells_hold_paragraphs():
+    """Word-exported tables put each cell's text in <p>s: a row is still one line, so a quoted row keeps its
+    figures; a layout table whose cell holds the whole page keeps that page's paragraphs."""
+    from ingest.html import html_to_text
+
+    body = "".join(f"<p>第{n}段：各校要认真落实教师培训制度，按时报告完成情况。</p>" for n in range(8))
+    page = ("<html><body><table><tr><td>" + body + "<table>"
+            "<tr><td><p>指标</p></td><td><p>2020年</p></td><td><p>2025目标</p></td></tr>"
+            "<tr><td><p><span>研究生学历教师比例（</span><span>%</span>）</p></td><td><p>普通</p><p>高中</p></td>"
+            "<td><p>12.81</p></td><td><p><span>2</span><span>1</span></p></td></tr>"
+            "</table></td></tr></table></body></html>")
+    text = html_to_text(page)
+    assert "研究生学历教师比例（%）\t普通高中\t12.81\t21" in text.splitlines()
+    assert "第0段：各校要认真落实教师培训制度，按时报告完成情况。" in text.splitlines()
+
+
 def test_law_items_and_mixed_numbering():
     text = ("第一章 总则\n第一条 为了规范管理，制定本办法。\n第二章 考核\n第二条 学校有下列情形之一的，责令改正：\n"
             "（一）分设重点班的；\n（二）违规收费的。\n第三条 考核分为：\n一、平时考核\n（一）每月一次。\n"

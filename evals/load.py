@@ -20,7 +20,8 @@ of `--clients` processes gets its share of the questions on stdin; a question's
 latency is the time between its JSON line and the previous one (the first line
 also pays the process start-up and model load, reported separately).
 
-Any URL whose host is not a loopback address is refused.
+Any URL whose host is not a loopback address is refused. Starting, probing and stopping the
+app is in evals/load_app.py.
 """
 from __future__ import annotations
 
@@ -31,7 +32,6 @@ import os
 import queue
 import random
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -40,7 +40,8 @@ import time
 from pathlib import Path
 from urllib.parse import urlparse
 
-ROOT = Path(__file__).resolve().parent.parent
+from .load_app import ROOT, _check_answer, app_rss_mb, make_client, start_app, stop_app, wait_ready, warm_up
+
 OUT = Path(__file__).with_name("out")
 CASES = Path(__file__).with_name("cases.yaml")
 
@@ -94,28 +95,7 @@ def summarize(latencies_ms: list[float], errors: list[str], wall_s: float, n: in
     }
 
 
-def _check_answer(res) -> str | None:
-    if isinstance(res, str):  # some gradio versions hand JSON back as text
-        try:
-            res = json.loads(res)
-        except ValueError:
-            return f"not JSON: {res[:80]!r}"
-    if not isinstance(res, dict):
-        return f"unexpected result type {type(res).__name__}"
-    if res.get("error"):
-        return f"refused: {str(res['error'])[:120]}"
-    if "answer" not in res or "citations" not in res:
-        return f"not an answer dict: keys {sorted(res)[:8]}"
-    return None
-
-
 # =========================================================================== web
-def make_client(url: str):
-    from gradio_client import Client
-
-    return Client(url, verbose=False, analytics_enabled=False, download_files=False)
-
-
 def run_web(url: str, clients: int, questions: list[str], timeout: float, api_name: str = "/ask") -> dict:
     work: queue.Queue[tuple[int, str]] = queue.Queue()
     for i, q in enumerate(questions):
@@ -194,78 +174,6 @@ def run_web(url: str, clients: int, questions: list[str], timeout: float, api_na
                      "samples": sorted(samples)})
     res["errors"] = n_err
     return res
-
-
-def wait_ready(url: str, deadline: float, proc: subprocess.Popen | None = None) -> float:
-    """Poll /ask with a real question until it answers (the app may be building its index)."""
-    t0 = time.monotonic()
-    last = ""
-    while time.monotonic() < deadline:
-        if proc is not None and proc.poll() is not None:
-            raise SystemExit(f"error: the app exited with code {proc.returncode} before it was ready")
-        try:
-            client = make_client(url)
-            left = max(1.0, deadline - time.monotonic())
-            res = client.submit("学校领导每学期听课多少节？", None, None, api_name="/ask").result(timeout=left)
-            err = _check_answer(res)
-            if err is None:
-                return time.monotonic() - t0
-            last = err
-        except Exception as e:
-            last = f"{type(e).__name__}: {str(e)[:120]}"
-        time.sleep(2)
-    raise SystemExit(f"error: the app at {url} was not ready in time (last: {last})")
-
-
-def warm_up(url: str, questions: list[str]) -> list[float]:
-    """Send distinct questions one at a time (not timed in the results); returns their latencies."""
-    client = make_client(url)
-    out = []
-    for q in dict.fromkeys(questions):
-        t0 = time.perf_counter()
-        try:
-            client.submit(q, None, None, api_name="/ask").result(timeout=60)
-        except Exception:
-            pass  # errors are the timed run's business
-        out.append(round((time.perf_counter() - t0) * 1000, 1))
-    return out
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def start_app(data_dir: Path | None, log_path: Path) -> tuple[subprocess.Popen, str]:
-    port = free_port()
-    cmd = [sys.executable, str(ROOT / "app.py"), "--host", "127.0.0.1", "--port", str(port), "--no-llm"]
-    if data_dir:
-        cmd += ["--data-dir", str(data_dir)]
-    log = open(log_path, "w")
-    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-    return proc, f"http://127.0.0.1:{port}"
-
-
-def stop_app(proc: subprocess.Popen) -> None:
-    if proc.poll() is not None:
-        return
-    os.killpg(proc.pid, signal.SIGINT)  # its own session: only the app and its children
-    try:
-        proc.wait(15)
-    except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait(5)
-
-
-def app_rss_mb(pid: int) -> float | None:
-    try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-    except OSError:
-        return None
-    return None
 
 
 # =========================================================================== cli

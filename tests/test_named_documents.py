@@ -37,3 +37,11 @@ def test_a_title_holding_a_title_is_framed_with_inner_marks_and_quoted_as_it_is(
     text = frame_fact([[c]])
     assert text.startswith("北京市《北京市实施〈中华人民共和国职业教育法〉办法》第五条规定：")
     assert c.title == "北京市实施《中华人民共和国职业教育法》办法"  # the citation keeps the document's own title
+
+
+def test_a_way_of_doing_something_is_not_a_missing_document():
+    names = DocNames(DOCS)
+    asked = names.resolve("拿过技能大赛的奖，有没有不按常规分数线录取的办法？")
+    assert asked.missing == () and asked.doc_ids == ()
+    assert names.resolve("义务教育法第五条讲的什么？").missing == ("义务教育法",)  # a law's name still is one
+    assert names.resolve("《招生录取的办法》第五条").missing == ("招生录取的办法",)  # and so is a title in 《》

@@ -48,3 +48,10 @@ def kg_bot(tmp_path_factory, embedder):
 def test_a_question_in_everyday_words_finds_the_clause_in_the_regulations_words(kg_bot, question, clause, words):
     ans = kg_bot.ask(question)
     assert ans.found and ans.citations[0].clause == clause and words in ans.answer
+
+
+@pytest.mark.skipif(not KINDERGARTEN_LAWS, reason="evals/fresh2_docs is missing")
+def test_an_amount_written_in_chinese_numerals_answers_a_how_much_question(kg_bot):
+    """Laws write fines as 十万元以上二十万元以下: 多少钱 is answered by Chinese numerals too."""
+    ans = kg_bot.ask("广州的开发商不按时把配套幼儿园的园舍交给教育部门，会被罚多少钱？")
+    assert ans.found and ans.citations[0].clause == "第五十二条" and "十万元以上二十万元以下" in ans.answer

@@ -61,9 +61,10 @@ GENERIC = frozenset(
 )
 
 
-# "从哪天起", "什么时候开始": asking when, cut out before segmentation, which glues its characters to the
-# neighbours into words no clause has (哪 + 天起)
-ASKS_WHEN = re.compile(r"[从自]?(哪|什么|几)(一)?(天|日|年|月|时候|时间|号)(起|开始|以后|之后|以前|之前)?")
+# "从哪天起", "什么时候开始", "得多远": asking when or how much, cut out before segmentation, which glues its
+# characters to the neighbours into words no clause has (哪 + 天起, 得多远)
+ASKS_WHEN = re.compile(r"[从自]?(哪|什么|几)(一)?(天|日|年|月|时候|时间|号)(起|开始|以后|之后|以前|之前)?"
+                       r"|[得要能]?多(远|久|长时间|长)")
 
 
 # How people ask vs. how the documents say it. Each pattern adds the document's

@@ -118,3 +118,12 @@ def test_the_title_line_is_never_the_quote():
     title = "关于实施教育品质提升工程建设卓越学校的指导意见"
     assert _is_title_line("某某市《关于实施教育品质提升工程建设卓越学校》的指导意见", title)
     assert not _is_title_line("建设卓越学校，每所学校每年开展不少于2次教学开放活动。", title)
+
+
+def test_asking_when_or_how_far_leaves_no_made_up_word_behind(bot):
+    """Segmentation glued the question's own words to their neighbours (哪 + 天起, 得多远): words no clause
+    has, which counted against every clause."""
+    terms = bot.retriever.content_terms("修订以后的职业教育法从哪天起施行？")
+    assert "天起" not in terms and "施行" in terms
+    terms = bot.retriever.content_terms("学校门口想开个网吧，离学校至少得多远？")
+    assert not any("多远" in t for t in terms) and "网吧" in terms

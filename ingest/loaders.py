@@ -25,7 +25,7 @@ MAX_CHARS = 2_000_000
 # refused unread: a 600 KB file of 6 M one-letter paragraphs otherwise costs python-docx minutes and GBs.
 MAX_UNZIPPED = 4 * MAX_BYTES
 MAX_INFLATE = 100  # Apache POI's default minimum inflate ratio (0.01); real Word XML is ~5-30x
-PIPELINE_VERSION = "10"  # bump when cleaning/parsing changes so hashes force a re-ingest
+PIPELINE_VERSION = "11"  # bump when cleaning/parsing changes so hashes force a re-ingest
 
 
 def is_document(path: Path) -> bool:

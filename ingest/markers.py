@@ -234,10 +234,22 @@ def _strip_marker(s: str, m: _Marker) -> str:
     return body
 
 
+def _closed_list(text: str, items: list[_Marker], end: int) -> bool:
+    """Items of one shape punctuated as a law's list: each ends its line with "；" but the last, which ends with "。"
+    (①…；②…；⑤…。): a paragraph after the last one is no longer the list's."""
+    if len({x.shape for x in items}) != 1 or len(items) < 2:
+        return False
+    for x, nxt in zip(items, items[1:]):
+        if not text[x.pos : nxt.pos].rstrip(WS + "\r\n").endswith(("；", ";")):
+            return False
+    return True
+
+
 def _trailing_paragraphs(text: str, markers: list[_Marker]) -> list[_Marker]:
     """A paragraph after an article's last （N） item is the article's next 款, not part of that item:
     "第二十九条 学校行使下列权利：（一）…（九）…其他权利。\n国家保护学校…" is 第二十九条第二款. Only in
-    articles whose items are all （一）-shaped (a law's 项); a plan's items may run over several paragraphs."""
+    articles whose items are all （一）-shaped (a law's 项) or punctuated as a closed list (_closed_list); a plan's
+    items may run over several paragraphs."""
     out: list[_Marker] = []
     i = 0
     while i < len(markers):
@@ -249,14 +261,16 @@ def _trailing_paragraphs(text: str, markers: list[_Marker]) -> list[_Marker]:
         out.append(m)
         out.extend(items)
         i = j
-        if not items or any(x.shape != "L2" for x in items):
-            continue
         end = markers[j].pos if j < len(markers) else len(text)
+        if not items or not (all(x.shape == "L2" for x in items) or _closed_list(text, items, end)):
+            continue
         last = items[-1]
         line_end = text.find("\n", last.pos, end)
         if line_end < 0 or not text[last.pos : line_end].rstrip(WS + "\r").endswith("。"):
             continue
-        paragraph = text[m.pos : items[0].pos].strip(WS + "\n").count("\n") + 1  # the lead's 款
+        lead = [x for x in text[m.pos : items[0].pos].split("\n") if x.strip(WS + "\r")]
+        # the lead's 款: its lines that are sentences (第六条 年终结算的年度绩效考核奖 on a line of its own is a heading)
+        paragraph = max(1, sum(x.rstrip(WS + "\r").endswith(tuple("。；：;:")) for x in lead))
         pos = line_end + 1
         for line in text[line_end + 1 : end].splitlines(keepends=True):
             if line.strip(WS + "\r\n"):

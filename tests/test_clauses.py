@@ -270,3 +270,18 @@ def test_parser_never_crashes_and_spans_are_verbatim(text):
         assert c.own_text and c.text.startswith(c.own_text)
     for ch in chunk_clauses("x", DocMeta(title="t"), cl):
         assert text[ch.start : ch.end] == ch.text
+
+
+def test_paragraphs_after_a_closed_list_of_circled_items_are_the_articles_next_paragraphs():
+    """①…；②…；③…。 is a finished list: what follows is the article's next 款, not more of ③ (a school's
+    rule "确定为优秀的教职工，按照1.05的系数发放" was glued to the last item). A heading line is no 款."""
+    from ingest.clauses import parse_clauses
+
+    text = ("第一章 总则\n第一条 为规范考核，制定本办法。\n第二条 年度考核奖\n有下列情况者执行以下办法：\n"
+            "①调动人员按实际工作月份发放；\n②试用期内不预发；\n③不合格者不发，已经预发的一个月内清退。\n"
+            "确定为优秀的教职工，按照1.05的系数发放。\n考核奖由学校制定实施细则。\n"
+            "第三条 计划如下：\n①完成培训；\n②参加教研，\n每学期不少于两次。\n第四条 本办法自发布之日起施行。\n")
+    clauses = {c.path: c for c in parse_clauses("d", text)}
+    assert "1.05" in clauses["第二条第二款"].own_text and "1.05" not in clauses["第二条③"].own_text
+    assert "实施细则" in clauses["第二条第三款"].own_text
+    assert "每学期不少于两次" in clauses["第三条②"].text  # a list whose last item runs on is left as it was

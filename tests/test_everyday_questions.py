@@ -1,4 +1,5 @@
-"""The everyday-to-legal lexicon (assistant/lexicon.tsv): questions in everyday words find the regulations' words."""
+"""Questions as people ask them: everyday words (assistant/lexicon.tsv) find the regulations' words; amounts in
+Chinese numerals and "how often" get the kind of answer they ask for."""
 from __future__ import annotations
 
 import shutil
@@ -55,3 +56,17 @@ def test_an_amount_written_in_chinese_numerals_answers_a_how_much_question(kg_bo
     """Laws write fines as 十万元以上二十万元以下: 多少钱 is answered by Chinese numerals too."""
     ans = kg_bot.ask("广州的开发商不按时把配套幼儿园的园舍交给教育部门，会被罚多少钱？")
     assert ans.found and ans.citations[0].clause == "第五十二条" and "十万元以上二十万元以下" in ans.answer
+
+
+def test_how_often_is_answered_by_a_period_or_定期_never_by_立即():
+    """'多久组织一次演练' asks how often; '多长时间内报告' asks how soon, which 立即 does answer."""
+    import re
+
+    from assistant.query import answer_pattern
+
+    often = answer_pattern("山东的学校多久要组织一次应急疏散演练？")
+    assert not re.search(often, "学校应当立即采取停课、暂避、疏散等措施。")
+    assert re.search(often, "定期组织应对地震、火灾等突发事件的应急演练")
+    assert re.search(often, "每学期至少组织一次疏散演练") and re.search(often, "落实好五年一轮的全员培训")
+    soon = answer_pattern("学生受伤后学校要在多长时间内通知家长？")
+    assert re.search(soon, "学校应当立即救护，及时通知家长")

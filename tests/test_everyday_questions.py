@@ -70,3 +70,16 @@ def test_how_often_is_answered_by_a_period_or_定期_never_by_立即():
     assert re.search(often, "每学期至少组织一次疏散演练") and re.search(often, "落实好五年一轮的全员培训")
     soon = answer_pattern("学生受伤后学校要在多长时间内通知家长？")
     assert re.search(soon, "学校应当立即救护，及时通知家长")
+
+
+@pytest.mark.skipif(not KINDERGARTEN_LAWS, reason="evals/fresh2_docs is missing")
+def test_the_words_a_question_is_told_in_do_not_sink_the_clause_that_answers(kg_bot):
+    """"我在广州办幼儿园招老师，哪些人按规定是不能聘用的？": 办, 招, 人 are single characters segmentation leaves (half
+    weight) and 按规定 is how it is asked; the article's list (幼儿园不得聘任…) covers what is asked."""
+    from assistant.agent import MIN_COVERAGE
+
+    r = kg_bot.retriever
+    terms = r.content_terms("我在广州办幼儿园招老师，哪些人按规定是不能聘用的？")
+    assert "按规定" not in terms and {"办", "招", "聘用"} <= set(terms)
+    item = kg_bot.store.clause(next(d for d in kg_bot.store.docs if d.startswith("广州")), "第三十四条(一)")
+    assert r.clause_coverage(item.clause_id, terms) >= MIN_COVERAGE

@@ -154,9 +154,10 @@ def app(built_index, tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def browser(app):
-    from playwright.sync_api import sync_playwright
+    from tests.test_app_browser import ARGS, CHROMIUM, _ensure_chromium
 
-    from tests.test_app_browser import ARGS, CHROMIUM
+    _ensure_chromium()  # also for a module whose own `app` needs no browser (test_app_checklist.py)
+    from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
         b = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import csv
 import io
-import os
 import shutil
 from pathlib import Path
 
@@ -124,28 +123,6 @@ def test_bad_profiles_get_a_typed_chinese_error(client, args, kind, words):
 
 
 # ---- the tab, in a browser --------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def shots(tmp_path_factory):
-    chosen = os.environ.get("ZHENGCE_SCREENSHOTS")
-    d = Path(chosen) if chosen else tmp_path_factory.mktemp("checklist-screenshots")
-    d.mkdir(parents=True, exist_ok=True)
-    yield d
-    print(f"\nscreenshots: {d}")
-
-
-@pytest.fixture(scope="module")
-def browser(app):
-    from tests.test_app_browser import ARGS, CHROMIUM, _ensure_chromium
-
-    _ensure_chromium()
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
-        yield b
-        b.close()
 
 
 @pytest.fixture

@@ -141,12 +141,10 @@ def shots(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="module")
 def app(built_index, tmp_path_factory):
-    """(url, data dir) of a running app over a private copy of the session index."""
-    from tests.test_app_browser import _ensure_chromium
+    """(url, data dir) of a running app over a private copy of the session index (one per test module)."""
     from tests.test_app_client import running_app
 
-    _ensure_chromium()
-    data = tmp_path_factory.mktemp("browser-app") / "index"
+    data = tmp_path_factory.mktemp("app") / "index"
     shutil.copytree(built_index, data)
     with running_app(data, data.parent / "app.log") as url:
         yield url, data
@@ -156,7 +154,7 @@ def app(built_index, tmp_path_factory):
 def browser(app):
     from tests.test_app_browser import ARGS, CHROMIUM, _ensure_chromium
 
-    _ensure_chromium()  # also for a module whose own `app` needs no browser (test_app_checklist.py)
+    _ensure_chromium()  # only the browser needs it: the app's API tests run without one
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:

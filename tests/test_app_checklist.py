@@ -7,23 +7,14 @@ from __future__ import annotations
 
 import csv
 import io
-import shutil
 from pathlib import Path
 
 import pytest
 
-from tests.test_app_client import assert_chinese, running_app
+from tests.test_app_client import assert_chinese
 
 ROW = "#ck-table table.zc-table tbody tr"
 TIMEOUT = 30_000  # ms
-
-
-@pytest.fixture(scope="module")
-def app(built_index, tmp_path_factory):
-    data = tmp_path_factory.mktemp("checklist-app") / "index"
-    shutil.copytree(built_index, data)
-    with running_app(data, data.parent / "app.log") as url:
-        yield url, data
 
 
 @pytest.fixture(scope="module")

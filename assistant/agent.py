@@ -172,13 +172,13 @@ class Assistant:
                       script=q.script, table=tuple(rows))
 
     def _is_answer(self, hit: Hit, terms, pattern: str | None = None, exact: bool = False,
-                   roles: tuple[str, ...] = (), story: bool = False) -> bool:
+                   roles: tuple[str, ...] = (), min_coverage: float | None = None) -> bool:
         """`exact`: only whole-word matches count (a document from a wider scope must use the question's words).
         `roles`: the people the question asks about; a clause naming only other people does not answer it.
-        `story`: the question tells its circumstances before it asks."""
+        `min_coverage`: instead of the assistant's own bar."""
         # Without vectors (Chroma server down) there is no dense score to check; coverage still must hold.
         dense_low = hit.dense < self.min_dense and not self.store.degraded
-        needed = MIN_COVERAGE_AGREED if story and hit.agreed else self.min_coverage
+        needed = self.min_coverage if min_coverage is None else min_coverage
         if self.retriever.coverage(hit, terms, partial=not exact) < needed or dense_low:
             return False
         clause = self.store.clauses[hit.chunk.clause_id]
@@ -188,11 +188,11 @@ class Assistant:
                 not has_instruction(x) for x in compose.sentences(clause.own_text) if len(x) > 8):
             return False  # a clause that is only an injected instruction is not evidence
         if roles:
-            text = normalize(clause.text)
+            text = self.retriever.clause_text(clause.clause_id)
             if not any(r in text for r in roles) and any(r in text for r in ROLE_WORDS):
                 return False
         if pattern:
-            return bool(re.search(pattern, compose.without_names(normalize(clause.text))))
+            return bool(re.search(pattern, compose.without_names(self.retriever.clause_text(clause.clause_id))))
         return True
 
     def _retrieve(self, q: Query, regions: list[str] | None, named: list[str] | None = None) -> Answer:
@@ -226,14 +226,15 @@ class Assistant:
         good = [h for h in scored.hits if self._is_answer(h, scored.query_terms, q.answer_pattern,
                                                           exact=self._wider(h.chunk.region, named), roles=roles)]
         if not good and STORY.search(q.simplified):  # a fallback: a clause with the question's words comes first
-            good = [h for h in scored.hits if self._is_answer(h, scored.query_terms, q.answer_pattern, story=True,
-                                                              exact=self._wider(h.chunk.region, named), roles=roles)]
+            good = [h for h in scored.hits if h.agreed and self._is_answer(
+                h, scored.query_terms, q.answer_pattern, exact=self._wider(h.chunk.region, named), roles=roles,
+                min_coverage=MIN_COVERAGE_AGREED)]
         bearer = DUTY_ASKED.search(q.simplified)
         if bearer:  # "家长要怎么…": the article putting the duty on 家长 before one where 学校 must tell 家长
             actor = "教师" if bearer.group(1) == "老师" else bearer.group(1)
             duty = re.compile(rf"{actor}[^，。；,;]{{0,12}}(应当|必须|应|要|须)")
             good.sort(key=lambda h: (self._wider(h.chunk.region, named),  # the asked place still answers first
-                                     not duty.search(normalize(self.store.clauses[h.chunk.clause_id].text))))
+                                     not duty.search(self.retriever.clause_text(h.chunk.clause_id))))
         if not compose.ASKS_PENALTY.search(q.simplified):
             # A law's 法律责任 chapter restates each duty as a penalty; a question about the duty wants the duty.
             good.sort(key=lambda h: self._in_penalty_part(self.store.clauses[h.chunk.clause_id]))

@@ -146,7 +146,7 @@ class Retriever:
         return weight * SINGLE_CHAR_WEIGHT if len(term) == 1 else weight
 
     def alternatives(self, term: str) -> tuple[str, ...]:
-        """Words a document may use for `term`: the hand list, and, for a word the indexed documents use
+        """Words a document may use for `term`: the lexicon's, and, for a word the indexed documents use
         rarely or never, the thesaurus's synonyms (离婚 → 离异). A common word keeps its own meaning: 期间's
         synonym 之间 made "休产假期间" look answered by a clause about transfers 之间 schools."""
         alts = self._alts.get(term)
@@ -192,12 +192,12 @@ class Retriever:
         fused: dict[int, float] = {}
         sparse_scores = np.zeros(n)
         dense_scores = np.zeros(n)
-        firsts: list[str] = []  # the clause each search ranks first
+        sparse_first = dense_first = None  # the clause each search ranks first
         if self.use_sparse and q_tokens:
             sparse_scores = self.store.bm25.get_scores(q_tokens)
             sparse_scores = np.where(mask, sparse_scores, 0.0)
             order = [i for i in np.argsort(-sparse_scores)[:CANDIDATES] if sparse_scores[i] > 0]
-            firsts += [self.store.chunks[i].clause_id for i in order[:1]]
+            sparse_first = self.store.chunks[order[0]].clause_id if order else None
             for rank, i in enumerate(order):
                 fused[i] = fused.get(i, 0.0) + 1.0 / (self.rrf_k + rank + 1)
         if self.use_dense and mask.any():
@@ -206,7 +206,6 @@ class Retriever:
                 where = {"doc_id": {"$in": list(doc_ids)}}
             # None when a Chroma server is unreachable: BM25 alone answers (Store.degraded says so).
             res = self.store.dense_query(self._embed(q), min(CANDIDATES, int(mask.sum())), where) or []
-            dense_first = None
             for rank, (cid, dist) in enumerate(res):
                 i = self.store.chunk_index.get(cid)
                 if i is None or not mask[i]:
@@ -214,8 +213,7 @@ class Retriever:
                 dense_first = dense_first or self.store.chunks[i].clause_id
                 dense_scores[i] = 1.0 - dist
                 fused[i] = fused.get(i, 0.0) + 1.0 / (self.rrf_k + rank + 1)
-            firsts.append(dense_first)
-        agreed = firsts[0] if len(firsts) == 2 and firsts[0] == firsts[1] else None
+        agreed = sparse_first if sparse_first == dense_first else None
         best: dict[str, Hit] = {}
         for i, score in sorted(fused.items(), key=lambda kv: -kv[1]):
             ch = self.store.chunks[i]
@@ -265,6 +263,13 @@ class Retriever:
                 cached = clause_terms(self._headings(clause), clause.text)
             self._clause_terms[clause_id] = cached
         return cached
+
+    def clause_text(self, clause_id: str) -> str:
+        """The clause's text (with its children's), simplified and NFKC-normalised, as the checks read it."""
+        text = self._clause_text.get(clause_id)
+        if text is None:
+            text = self._clause_text[clause_id] = normalize(self.store.clauses[clause_id].text)
+        return text
 
     def _headings(self, clause) -> str:
         """The headings of the clauses above `clause`, as one text."""
@@ -320,10 +325,7 @@ class Retriever:
     def clause_coverage(self, clause_id: str, terms: tuple[str, ...], partial: bool = True) -> float:
         if not terms:  # "请问" or "的的的" asks nothing: no clause can be said to answer it
             return 0.0
-        words = self.clause_terms(clause_id)
-        text = self._clause_text.get(clause_id)
-        if text is None:
-            text = self._clause_text[clause_id] = normalize(self.store.clauses[clause_id].text)
+        words, text = self.clause_terms(clause_id), self.clause_text(clause_id)
         weights = [self.idf(t) for t in terms]
         # One or two words the documents never use may be what makes a question unanswerable (住房补贴); more
         # are the way a story is told (谈不拢, 受了伤, 找区): only the UNKNOWN_TERMS heaviest of them count.

@@ -174,7 +174,7 @@ def _read_pdf(data: bytes) -> str:
 
 _SENTENCE_END = tuple("。；：！？;:!?）)”」")
 _PAGE_FOOTER = re.compile(r"[ \u3000]*([—-]\s*\d+\s*[—-]|第\s*\d+\s*页(\s*共\s*\d+\s*页)?)[ \u3000]*$")
-_STARTS_BLOCK = re.compile(r"[ \u3000]*(第[一二三四五六七八九十百零〇]+[编章节条]|[一二三四五六七八九十]+、|[（(][一二三四五六七八九十\d]+[)）]|\d+[.．、]|[—-]\s*\d+\s*[—-]$)")
+_STARTS_BLOCK = re.compile(r"[ \u3000]*(第[一二三四五六七八九十百零〇]+[编章节条]|[一二三四五六七八九十]+、|[（(][一二三四五六七八九十\d]+[)）]|\d+[.．、])")
 
 
 def reflow(text: str) -> str:

@@ -56,5 +56,7 @@ eval-real: setup
 	@echo "== fresh2: 50 questions (39 on six laws in evals/fresh2_docs/) written without running the assistant (fresh2-dev 28, fresh2 22 held out)"
 	for split in fresh2-dev fresh2; do echo "== fresh2 / $$split"; \
 		ZHENGCE_DATA_DIR=$(EVAL_DIR) $(BIN)/python -m evals.run --no-baseline --cases evals/fresh2_cases.yaml --split $$split; done
-	@echo "== fresh3: 60 questions (42 on six laws in evals/fresh3_docs/) written without running the assistant, all held out"
+	@echo "== fresh3: 60 questions (42 on six laws in evals/fresh3_docs/) written without running the assistant (dev since 2026-12-03 19:00)"
 	ZHENGCE_DATA_DIR=$(EVAL_DIR) $(BIN)/python -m evals.run --no-baseline --cases evals/fresh3_cases.yaml --split fresh3
+	@echo "== fresh4: 60 questions on the real documents and the seed pages, written without running the assistant, all held out"
+	ZHENGCE_DATA_DIR=$(EVAL_DIR) $(BIN)/python -m evals.run --no-baseline --cases evals/fresh4_cases.yaml --split fresh4

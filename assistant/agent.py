@@ -108,7 +108,9 @@ class Assistant:
         if q.compare and pair and not WHICH_REGIONS.search(q.simplified):
             return self._each([pair["a"] + pair["ask"], pair["b"] + pair["ask"]], scope, q.script)
         if q.compare and not scope and not q.doc_ids:
-            return regions_answer(self.retriever, q, list(q.regions) or None)
+            return regions_answer(self.retriever, q, list(q.regions) or None,
+                                  answers=lambda h, terms: self._is_answer(
+                                      h, terms, q.answer_pattern, enactment=q.asks_enactment))
         r = route(q, named)
         if r is not None:
             answered = self._tool(q, r, named)
@@ -155,7 +157,8 @@ class Assistant:
         for doc_id in q.doc_ids:
             title = self.store.docs[doc_id].meta.title
             scored = self.retriever.search(topic, None, k=3, doc_ids=(doc_id,))
-            hit = next((h for h in scored.hits if self._is_answer(h, scored.query_terms)), None)
+            hit = next((h for h in scored.hits
+                        if self._is_answer(h, scored.query_terms, enactment=q.asks_enactment)), None)
             if hit is None:
                 lines.append(f"- {compose.book(title)}：{NOT_SET}（该文件未提及）")
                 rows.append({"document": title, "clause": "", "requirement": NOT_SET})
@@ -172,10 +175,11 @@ class Assistant:
                       script=q.script, table=tuple(rows))
 
     def _is_answer(self, hit: Hit, terms, pattern: str | None = None, exact: bool = False,
-                   roles: tuple[str, ...] = (), min_coverage: float | None = None) -> bool:
+                   roles: tuple[str, ...] = (), min_coverage: float | None = None, enactment: bool = False) -> bool:
         """`exact`: only whole-word matches count (a document from a wider scope must use the question's words).
         `roles`: the people the question asks about; a clause naming only other people does not answer it.
-        `min_coverage`: instead of the assistant's own bar."""
+        `min_coverage`: instead of the assistant's own bar. `enactment`: the question asks when or how a document
+        was passed or put in force, so its enactment record may answer."""
         # Without vectors (Chroma server down) there is no dense score to check; coverage still must hold.
         dense_low = hit.dense < self.min_dense and not self.store.degraded
         needed = self.min_coverage if min_coverage is None else min_coverage
@@ -183,6 +187,8 @@ class Assistant:
             return False
         clause = self.store.clauses[hit.chunk.clause_id]
         if compose.is_heading_only(clause, clause.clause_id in self.store.parent_ids):
+            return False
+        if not enactment and compose.is_enactment_record(clause):
             return False
         if has_instruction(clause.own_text) and not any(
                 not has_instruction(x) for x in compose.sentences(clause.own_text) if len(x) > 8):
@@ -224,11 +230,12 @@ class Assistant:
         # the words the question uses, and the role they are read as (校长 is one of the 学校领导)
         roles = tuple(r for r in ROLE_WORDS if r in q.simplified) + ((q.role,) if q.role else ())
         good = [h for h in scored.hits if self._is_answer(h, scored.query_terms, q.answer_pattern,
-                                                          exact=self._wider(h.chunk.region, named), roles=roles)]
+                                                          exact=self._wider(h.chunk.region, named), roles=roles,
+                                                          enactment=q.asks_enactment)]
         if not good and STORY.search(q.simplified):  # a fallback: a clause with the question's words comes first
             good = [h for h in scored.hits if h.agreed and self._is_answer(
                 h, scored.query_terms, q.answer_pattern, exact=self._wider(h.chunk.region, named), roles=roles,
-                min_coverage=MIN_COVERAGE_AGREED)]
+                min_coverage=MIN_COVERAGE_AGREED, enactment=q.asks_enactment)]
         bearer = DUTY_ASKED.search(q.simplified)
         if bearer:  # "家长要怎么…": the article putting the duty on 家长 before one where 学校 must tell 家长
             actor = "教师" if bearer.group(1) == "老师" else bearer.group(1)
@@ -243,7 +250,8 @@ class Assistant:
             if regions and not q.doc_ids:  # does another city's document set it?
                 other = self.retriever.search(q.simplified, None, k=3)
                 for h in other.hits:
-                    if h.chunk.region not in regions and self._is_answer(h, other.query_terms, q.answer_pattern):
+                    if h.chunk.region not in regions and self._is_answer(h, other.query_terms, q.answer_pattern,
+                                                                                  enactment=q.asks_enactment):
                         clause = self.store.clauses[h.chunk.clause_id]
                         quotes = self._quotes(clause, other.query_terms, q.simplified, pattern=q.answer_pattern)
                         elsewhere.append(self.store.citation(clause, quotes[0]))

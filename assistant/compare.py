@@ -4,10 +4,11 @@ from __future__ import annotations
 import csv
 import io
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from ingest.textnorm import normalize
-from ingest.types import Answer, Citation
+from ingest.types import Answer, Citation, Hit
 
 from .compose import clause_ref, display, in_script, pick_sentences
 from .query import Query, strip_regions
@@ -22,6 +23,8 @@ _FRAME = re.compile(
     r"规定|要求|都|各市|各地|各份|各个|"
     r"区别|异同|是什么|怎么|如何|方面|作了|做了|有关|关于|[的和与及对在、,，。?？!！:：]"
 )
+# A requirement usually carries an amount, in digits or in Chinese numerals (三个月内, 十五日)
+AMOUNT = r"\d|[一二两三四五六七八九十百千]+\s*个?(日|天|月|年|周|名|人|次|元|倍|周岁|岁|学时|课时|小时)"
 MIN_COVERAGE = 0.6  # a row must contain most of the topic: "未规定" is a claim too
 # Up to this many regions each gets its own hybrid search; beyond it one BM25 pass serves all
 # (whether a document mentions a topic is decided on its words anyway: see MIN_COVERAGE).
@@ -50,20 +53,39 @@ WHICH_REGIONS = re.compile(r"哪些(城市|地区|地方|市|县|区|省)|哪(�
 
 
 def topic_of(question: str, regions: list[str]) -> str:
-    s = _FRAME.sub(" ", strip_regions(normalize(question), regions))
+    """The question without its framing words. A frame word is cut only where it is a whole word (or words):
+    the 请 of 申请 and the 的 of 目的 are part of the topic."""
+    from ingest.segment import tokenizer
+
+    s = strip_regions(normalize(question), regions)
+    whole = re.compile(f"(?:{_FRAME.pattern})+")
+    bounds, framed, at = {0}, set(), 0  # word ends; positions inside words made of frame words only (哪些地方)
+    for word in tokenizer().lcut(s):
+        if whole.fullmatch(word):
+            framed.update(range(at, at + len(word)))
+        at += len(word)
+        bounds.add(at)
+    s = _FRAME.sub(lambda m: " " if (m.start() in bounds and m.end() in bounds) or m.start() in framed
+                   else m.group(), s)
     return " ".join(s.split()) or question
 
 
 def compare(retriever: Retriever, topic: str, regions: list[str] | None = None,
-            min_coverage: float = MIN_COVERAGE) -> list[Row]:
-    """One row per region: the best clause covering the topic, or 未规定."""
+            min_coverage: float = MIN_COVERAGE, answers: Callable[[Hit, tuple[str, ...]], bool] | None = None,
+            pattern: str | None = None) -> list[Row]:
+    """One row per region: the best clause covering the topic, or 未规定. `answers(hit, terms)`: the assistant's
+    own evidence check for one answer; a region's first hit that passes it is that region's row when no clause
+    holds most of the topic's words (宁波 says 当事人…调解, not 学生…家长: it is not silent on 调解).
+    `pattern`: the kind of span the question asks for, quoted first (else an amount)."""
     store = retriever.store
     regions = regions or store.regions
     # Words the corpus never uses cannot be compared on; they are leftovers of phrasing.
     terms = tuple(t for t in retriever.content_terms(topic) if retriever.known(t)) or \
         retriever.content_terms(topic)
+    searched = None
     if len(regions) <= HYBRID_REGIONS:
-        candidates = {r: retriever.search(topic, [r], k=5).hits for r in regions}
+        searched = {r: retriever.search(topic, [r], k=5) for r in regions}
+        candidates = {r: s.hits for r, s in searched.items()}
     else:
         candidates = retriever.sparse_by_region(topic, regions, k=5)
     rows = []
@@ -76,12 +98,14 @@ def compare(retriever: Retriever, topic: str, regions: list[str] | None = None,
             if cov >= min_coverage and (best is None or cov > best[0] + 1e-9
                                         or (abs(cov - best[0]) <= 1e-9 and h.sparse > best[1].sparse)):
                 best = (cov, h)
+        if best is None and answers is not None and searched is not None:
+            h = next((h for h in searched[region].hits if answers(h, searched[region].query_terms)), None)
+            best = (0.0, h) if h is not None else None
         if best is None:
             rows.append(Row(region, False, NOT_SET, None))
             continue
         clause = store.clauses[best[1].chunk.clause_id]
-        # A requirement usually carries a number: prefer such sentences.
-        quotes = pick_sentences(clause, terms, topic, weight=retriever.idf, pattern=r"\d",
+        quotes = pick_sentences(clause, terms, topic, weight=retriever.idf, pattern=pattern or AMOUNT,
                                 alts=retriever.alternatives)
         spans = tuple(store.citation(clause, x) for x in quotes)
         rows.append(Row(region, True, "……".join(quotes), spans[0], spans[1:]))
@@ -97,12 +121,14 @@ def to_csv(rows: list[Row]) -> str:
     return buf.getvalue()
 
 
-def regions_answer(retriever: Retriever, q: Query, regions: list[str] | None) -> Answer:
-    """One row per region, each citing its clause, or 未规定; "哪些城市提到…" lists the regions that do first."""
+def regions_answer(retriever: Retriever, q: Query, regions: list[str] | None,
+                   answers: Callable[[Hit, tuple[str, ...]], bool] | None = None) -> Answer:
+    """One row per region, each citing its clause, or 未规定; "哪些城市提到…" lists the regions that do first.
+    `answers`: see compare; "哪些城市提到X" is about the words, so it keeps to the words."""
     topic = topic_of(q.simplified, retriever.store.regions)
-    rows = compare(retriever, topic, regions)
-    # "哪些城市提到…" is answered by the list of names first, and lists only the regions that do
     which = WHICH_REGIONS.search(q.simplified)
+    rows = compare(retriever, topic, regions, answers=None if which else answers, pattern=q.answer_pattern)
+    # "哪些城市提到…" is answered by the list of names first, and lists only the regions that do
     lines, citations = [], []
     for row in rows:
         if row.found:

@@ -282,6 +282,16 @@ def is_heading_only(clause: Clause, has_children: bool) -> bool:
     return has_children and len(body) <= 24 and body.count("。") <= 1 and not re.search(r"\d", body)
 
 
+ENACTMENT = re.compile(r"^[(（]?\s*(19|20)\d\d\s*年.{0,120}(通过|修正|修订|公布|施行|批准|发布)[^。]{0,20}$")
+
+
+def is_enactment_record(clause: Clause) -> bool:
+    """A law's opening lines: its title and when it was passed, amended, approved, put in force. They answer
+    "教育法是哪一年通过的", never "校长一届任期几年" (a 第十一届人民代表大会 is not a term of office)."""
+    lines = [x.strip() for x in clause.own_text.splitlines() if x.strip()][1:]
+    return bool(lines) and all(ENACTMENT.search(x) for x in lines)
+
+
 def item_quote(clause: Clause) -> str:
     """An item of a list as one verbatim span: its first sentence (or all of it, if short)."""
     sents = sentences(clause.own_text)

@@ -76,11 +76,29 @@ class DocNames:
             for m in re.finditer(re.escape(end_word), q):
                 for start in range(max(0, m.end() - 12), m.end() - 3):  # longest piece first
                     piece = q[start : m.end()]
+                    if piece.startswith("的"):
+                        continue
+                    placed = self._placed(q[:start], piece) if DOC_KIND.fullmatch(piece) else None
+                    if placed is not None:  # "青岛的实施办法": that place's 办法, not the one title with 实施办法 in it
+                        if placed:
+                            out.append((start, m.end(), placed))
+                        break
                     owners = [d for d, t in self.titles.items() if piece in t]
                     if len(owners) == 1:
                         out.append((start, m.end(), (owners[0],)))
                         break
         return out
+
+    def _placed(self, before: str, kind: str) -> tuple[str, ...] | None:
+        """A kind of document (实施办法) right after a place (青岛的): that place's one document of that kind
+        (or () when it has none or several); None when no place is named right before."""
+        from ingest.places import lookup
+
+        before = before.rstrip("的")
+        for n in range(min(len(before), 8), 1, -1):
+            if lookup(before[-n:]):
+                return self._loosely(before[-n:] + kind)
+        return None
 
     def _with_place(self, name: str) -> tuple[str, ...]:
         """山东学校安全条例 = 山东省学校安全条例: a known name with a place (or 中国) before it."""

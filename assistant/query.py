@@ -80,9 +80,22 @@ def answer_pattern(s: str) -> str | None:
                 if verb:  # 加多少分 asks for a bonus: the number must come with the same verb
                     return rf"{verb}[^。;]{{0,6}}{num}\s*{unit}"
                 unit = SAME_UNIT.get(unit, unit)
-                return rf"{num}\s*(?:个|名)?\s*{unit}|每{unit}"
+                pattern = rf"{num}\s*(?:个|名)?\s*{unit}|每{unit}"
+            if pattern is not None and ASKS_UPPER.search(s) and (_N in pattern or r"\d+" in pattern):
+                return not_a_floor(pattern)  # an amount is asked for
             return pattern
     return None
+
+
+ASKS_ENACTMENT = re.compile(r"通过|修正|修订|修改|公布|施行|实施|生效|颁布|出台|发布|印发|批准|制定")
+# "最多能有几名" asks for a ceiling: "三名以上" / "不少于三名" is a floor and does not answer it
+ASKS_UPPER = re.compile(r"最多|至多|最长|最高|上限|封顶|不超过(多少|几)")
+
+
+def not_a_floor(pattern: str) -> str:
+    """`pattern`, matched only where its number is not stated as a floor (X以上, 不少于X, 至少X)."""
+    return (rf"(?<![\d一二两三四五六七八九十百千半.])(?<!不少于)(?<!至少)(?<!不低于)(?<!不小于)(?<!以上)"
+            rf"(?:{pattern})(?!\s*(?:以上|及以上|或以上|起))")
 
 
 def strip_regions(text: str, regions, sep: str = " ") -> str:
@@ -135,6 +148,7 @@ class Query:
     wage_total: float | None = None  # yuan
     base_year: int | None = None
     answer_pattern: str | None = None  # regex a clause must match to answer (see ANSWER_TYPES)
+    asks_enactment: bool = False  # about when or how the document was passed, amended or put in force
     compare: bool = False
     followup: bool = False
     slots_from: tuple[str, ...] = field(default=())  # earlier questions whose slots were reused
@@ -268,6 +282,7 @@ def parse(text: str, regions: list[str], names=None) -> Query:
         wage_total=_amount(s, "工资总额|工资"),
         base_year=int(base.group(1)) if base else None,
         answer_pattern=answer_pattern(s),
+        asks_enactment=bool(ASKS_ENACTMENT.search(s)),
         compare=bool(COMPARE.search(s)) or len(found) >= 2 or bool(
             named_docs and len(named_docs.doc_ids) >= 2 and re.search(r"不同|区别|异同|比较|对比|各自|分别|各是|各计划|都", s)),
         followup=bool(FOLLOWUP.search(s)) and len(s) <= 16,

@@ -61,7 +61,9 @@ GENERIC = frozenset(
     "讲 谈 写 涉及 说到 讲到 提及 哪里 哪儿 "
     # the asker's own context: 自己, 听说, 同事, 到底 tell nothing about the rule
     "自己 本人 听说 同事 到底 究竟 想问 问一下 最近 大家 他们 咱们 这件 这件事 事情 东西 一些 好几 平时 还要 还得 "
-    "想开 想办 想要 打算 准备".split()
+    "想开 想办 想要 打算 准备 "
+    # how the question is argued or where the asker sits: "还是可以一直…", "市里的意见里有没有…的说法"
+    "或者 或是 还是 一直 万一 市里 省里 县里 区里 说法 讲法 提法".split()
 )
 
 
@@ -85,6 +87,15 @@ EXPANSIONS = (
     (r"职称|晋升", "职称 晋升"),
     (r"几年|多少年|多长时间", "年"),
 )
+
+
+OR = "|"  # joins the words of an "A或B" term
+EITHER = frozenset("或 或者 或是".split())
+
+
+def either(term: str) -> tuple[str, ...]:
+    """The words of an "A或B" term (A|B); a plain term is its own one word."""
+    return tuple(term.split(OR))
 
 
 def alternatives(term: str) -> tuple[str, ...]:
@@ -142,6 +153,8 @@ class Retriever:
     def idf(self, term: str) -> float:
         # A word the corpus never uses gets the highest weight: asking about it is what makes
         # a question unanswerable (论文, 住房补贴 …).
+        if OR in term:
+            return max(self.idf(t) for t in either(term))
         weight = math.log((self._n + 1) / (self._df.get(term, 0) + 0.5))
         return weight * SINGLE_CHAR_WEIGHT if len(term) == 1 else weight
 
@@ -150,6 +163,8 @@ class Retriever:
         rarely or never, the thesaurus's synonyms (离婚 → 离异). A common word keeps its own meaning: 期间's
         synonym 之间 made "休产假期间" look answered by a clause about transfers 之间 schools."""
         alts = self._alts.get(term)
+        if alts is None and OR in term:
+            alts = self._alts[term] = tuple(dict.fromkeys(w for t in either(term) for w in (t, *self.alternatives(t))))
         if alts is None:
             from .thesaurus import synonyms
 
@@ -159,7 +174,7 @@ class Retriever:
         return alts
 
     def known(self, term: str) -> bool:
-        return term in self._df
+        return term in self._df or (OR in term and any(t in self._df for t in either(term)))
 
     def _scrub(self, query: str) -> str:
         # The region scope is applied by filter; as words the city names only add noise.
@@ -171,11 +186,24 @@ class Retriever:
         return toks + [w for t in dict.fromkeys(toks) if t not in lexicon() for w in self.alternatives(t)]
 
     def content_terms(self, query: str) -> tuple[str, ...]:
+        """The question's content words; "A或B" is one term either word answers (意见或结论有异议: a clause
+        on 意见 answers it), written A|B (see `either`)."""
         words = tokenizer().lcut(ASKS_WHEN.sub("，", self._scrub(query)))
-        return tuple(dict.fromkeys(
-            t for t in words if t.strip() and _WORD.search(t) and t not in GENERIC and t not in STOPWORDS
-            and not re.fullmatch(r"[\d.%‰一二三四五六七八九十]+", t)  # numbers and clause numerals
-        ))
+        content = [bool(t.strip() and _WORD.search(t) and t not in GENERIC and t not in STOPWORDS
+                        and not re.fullmatch(r"[\d.%‰一二三四五六七八九十]+", t))  # numbers and clause numerals
+                   for t in words]
+        out: list[str] = []
+        i = 0
+        while i < len(words):
+            if (words[i] in EITHER and 0 < i < len(words) - 1 and content[i - 1] and content[i + 1]
+                    and out and out[-1] == words[i - 1]):
+                out[-1] = f"{words[i - 1]}{OR}{words[i + 1]}"
+                i += 2
+                continue
+            if content[i]:
+                out.append(words[i])
+            i += 1
+        return tuple(dict.fromkeys(out))
 
     def search(self, query: str, regions: list[str] | None = None, k: int = 5,
                doc_ids: tuple[str, ...] | list[str] = ()) -> Scored:
@@ -304,6 +332,8 @@ class Retriever:
         (培训经费 → 培训 + 经费), weighted by each part's IDF, so compound words people coin still earn partial
         credit. `text`: the clause's text, where a synonym that is a phrase is found (jieba cuts 建设单位 and
         教育行政部门 into parts, so as words they never match)."""
+        if OR in term:
+            return max(self.matched(t, words, partial, text) for t in either(term))
         alts = self.alternatives(term)
         if term in words or any(alt in words for alt in alts):
             return 1.0

@@ -45,3 +45,14 @@ def test_a_way_of_doing_something_is_not_a_missing_document():
     assert asked.missing == () and asked.doc_ids == ()
     assert names.resolve("义务教育法第五条讲的什么？").missing == ("义务教育法",)  # a law's name still is one
     assert names.resolve("《招生录取的办法》第五条").missing == ("招生录取的办法",)  # and so is a title in 《》
+
+
+def test_a_kind_of_document_after_a_place_is_that_places_document():
+    """"青岛的实施办法" is 青岛's 实施《…》办法, not the one other title with 实施办法 in it; a kind alone still
+    names the one document of that kind (行动方案)."""
+    names = DocNames({**DOCS, "qd": ("青岛市实施《中华人民共和国民办教育促进法》办法", "青岛市", ()),
+                      "sx": ("绍兴市第一中学绩效工资考核实施办法", "绍兴市", ()),
+                      "plan": ("中小学教育质量提升行动方案", "通用", ())})
+    assert names.resolve("青岛的实施办法对赞助费怎么规定？").doc_ids == ("qd",)
+    assert names.resolve("成都的实施办法对赞助费怎么规定？").doc_ids == ()
+    assert names.resolve("行动方案里的教师发展基金用来支持什么？").doc_ids == ("plan",)

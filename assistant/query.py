@@ -70,6 +70,7 @@ ANSWER_TYPES = (
 
 
 def answer_pattern(s: str) -> str | None:
+    s = s.replace("好几", "多")  # "当了好几年讲师" tells, it does not ask how many years
     for asks, pattern in ANSWER_TYPES:
         m = re.search(asks, s)
         if m:

@@ -100,3 +100,41 @@ def test_a_comparisons_frame_is_cut_only_where_it_is_a_whole_word():
 
     topic = topic_of("家长申请调解，泉州和襄阳分别要求在多长时间内调解完？", ["泉州市", "襄阳市"])
     assert "申请" in topic and "分别" not in topic and "和" not in topic
+
+
+def test_a_story_that_tells_how_many_years_does_not_ask_how_many():
+    from assistant.query import answer_pattern
+
+    assert answer_pattern("我在大学当了好几年讲师，对副教授还额外要求什么？") is None
+    assert answer_pattern("副教授要当几年讲师？") is not None
+
+
+NATIONAL_LAWS = sorted(REAL.glob("fresh3_docs/高等教育法*")) + sorted(REAL.glob("fresh3_docs/预防未成年人犯罪法*"))
+
+
+@pytest.fixture(scope="module")
+def law_bot(tmp_path_factory, embedder):
+    return bot_over(tmp_path_factory, embedder, {p.name: p.read_text(encoding="utf-8") for p in NATIONAL_LAWS})
+
+
+@pytest.mark.skipif(len(NATIONAL_LAWS) != 2, reason="the two national laws in evals/fresh3_docs are missing")
+@pytest.mark.parametrize("question, clause, words", [
+    # 因为, 不会, 这么, 做 tell the story; 残疾 and 录取 are what it asks about
+    ("我儿子肢体残疾，今年高考分数过了本科线，会不会有大学因为他残疾就不录取？按高等教育法学校能这么做吗？",
+     "第九条", "不得因其残疾而拒绝招收"),
+    ("我在大学当了好几年讲师，明年想报副教授。高等教育法对副教授除了讲师那些基本任职条件之外，还额外要求什么？",
+     "第四十七条", "教学成绩显著"),
+    # everyday words (lexicon.tsv): 怂恿 is 教唆, 拒收 is 拒绝接收; the first in traditional script
+    ("有老師慫恿學生去校外打群架，按預防未成年人犯罪法，學校能不能把這個老師辭退？", "第六十二条", "解聘或者辞退"),
+    ("专门学校评估以后说我儿子可以回普通学校读书了，可原来的初中说不想要他，学校能拒收吗？", "第四十六条", "不得拒绝接收"),
+])
+def test_a_story_question_finds_the_article_it_asks_about(law_bot, question, clause, words):
+    ans = law_bot.ask(question)
+    assert ans.found and ans.citations[0].clause.startswith(clause), ans.answer
+    assert words in normalize_quote(ans)
+
+
+def normalize_quote(ans) -> str:
+    from ingest.textnorm import normalize
+
+    return normalize(" ".join(c.quote for c in ans.citations))

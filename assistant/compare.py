@@ -127,7 +127,10 @@ def regions_answer(retriever: Retriever, q: Query, regions: list[str] | None,
     `answers`: see compare; "哪些城市提到X" is about the words, so it keeps to the words."""
     topic = topic_of(q.simplified, retriever.store.regions)
     which = WHICH_REGIONS.search(q.simplified)
-    rows = compare(retriever, topic, regions, answers=None if which else answers, pattern=q.answer_pattern)
+    # The answer's own evidence check gives a row to a place the question names; across every indexed place
+    # ("各地…") a row must hold the topic's words, or weak rows crowd the table (measured on the seed index)
+    rows = compare(retriever, topic, regions, answers=answers if regions and not which else None,
+                   pattern=q.answer_pattern)
     # "哪些城市提到…" is answered by the list of names first, and lists only the regions that do
     lines, citations = [], []
     for row in rows:

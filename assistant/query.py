@@ -70,7 +70,7 @@ ANSWER_TYPES = (
 
 
 def answer_pattern(s: str) -> str | None:
-    s = s.replace("好几", "多")  # "当了好几年讲师" tells, it does not ask how many years
+    s = re.sub(r"好几|这几|那几|前几", "多", s)  # "当了好几年讲师", "这几年一直没招到学生" tell, they do not ask
     for asks, pattern in ANSWER_TYPES:
         m = re.search(asks, s)
         if m:

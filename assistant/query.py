@@ -34,6 +34,7 @@ GENERIC_PLACES = frozenset("中国 全国 全市 我市 本市 市县 县域 乡
 
 _N = r"[\d一二两三四五六七八九十百千半]+(?:\.\d+)?"
 UNITS = "个班|节|次|项|名|人|所|篇|天|日|周|个月|学时|课时|小时|学分|分|周岁|岁|层次|阶段|级|位|年"
+PERIODS = frozenset("天 日 周 个月 年 学期 学年 小时 学时 课时".split())
 # The same quantity written two ways: a question's 几天 is answered by a law's 三十日.
 SAME_UNIT = {"天": "(?:天|日|工作日)", "日": "(?:天|日|工作日)", "岁": "周?岁", "周岁": "周?岁",
              "课时": "(?:课时|学时)", "学时": "(?:学时|课时)",
@@ -81,7 +82,9 @@ def answer_pattern(s: str) -> str | None:
                 if verb:  # 加多少分 asks for a bonus: the number must come with the same verb
                     return rf"{verb}[^。;]{{0,6}}{num}\s*{unit}"
                 unit = SAME_UNIT.get(unit, unit)
-                pattern = rf"{num}\s*(?:个|名)?\s*{unit}|每{unit}"
+                # 每周/每年 answers how many (times) a period; 每所学校 is no amount of 所
+                per = rf"|每{unit}" if m.group(2) in PERIODS else ""
+                pattern = rf"{num}\s*(?:个|名)?\s*{unit}{per}"
             if pattern is not None and ASKS_UPPER.search(s) and (_N in pattern or r"\d+" in pattern):
                 return not_a_floor(pattern)  # an amount is asked for
             return pattern

@@ -55,6 +55,10 @@ def test_a_stated_ceiling_still_answers_how_many_at_most():
         ("最多能有几名？", "由十二名督学组成", True),
         ("最多能有几名？", "不少于十二名", False),
         ("最多能罚多少钱？", "处十万元以上的罚款", False),
+        # 每周 answers "几天" as a period; 每所学校 is no number of 所
+        ("每所实验校确定几所支持学校？", "办好每所学校、教好每名学生", False),
+        ("每所实验校确定几所支持学校？", "确定1所领航高中作为支持学校", True),
+        ("一年要值班几天？", "每天安排人员值班", True),
     ]:
         assert bool(re.search(answer_pattern(question), text)) is answers, (question, text)
 

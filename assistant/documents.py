@@ -112,7 +112,22 @@ class DocNames:
                     return tuple(sorted(owners))
                 if place:
                     return tuple(sorted(d for d in owners if place.name in self.places[d]))
+                if self._told_before(rest, a):  # "她说家庭教育促进法": words of the sentence, then the name
+                    return tuple(sorted(owners))
         return self._loosely(name)
+
+    @staticmethod
+    def _told_before(rest: str, alias: str) -> bool:
+        """`rest` is words of the sentence before the name `alias`, not the start of a longer name: the
+        question's segmentation ends a word where the alias starts (她说|家庭教育促进法, but 义务教育|法 is not
+        教育法 with 义务 before it) and `rest` does not end like a name's qualifier (实施, 促进)."""
+        from ingest.segment import tokenizer
+
+        at, bounds = 0, set()
+        for w in tokenizer().lcut(rest + alias):
+            at += len(w)
+            bounds.add(at)
+        return len(rest) in bounds and not rest.endswith(("实施", "促进", "管理", "保护", "教育", "学校", "职业"))
 
     def _loosely(self, name: str) -> tuple[str, ...]:
         """浙江的家庭教育条例 = 浙江省家庭教育促进条例: the one title (in that place) that, after its place, starts

@@ -56,3 +56,12 @@ def test_a_kind_of_document_after_a_place_is_that_places_document():
     assert names.resolve("青岛的实施办法对赞助费怎么规定？").doc_ids == ("qd",)
     assert names.resolve("成都的实施办法对赞助费怎么规定？").doc_ids == ()
     assert names.resolve("行动方案里的教师发展基金用来支持什么？").doc_ids == ("plan",)
+
+
+def test_words_told_before_a_name_are_not_part_of_it():
+    names = DocNames({**DOCS, "jyf": ("中华人民共和国教育法", "全国", ()),
+                      "jt": ("中华人民共和国家庭教育促进法", "全国", ())})
+    assert names.resolve("她说家庭教育促进法里讲当爸妈的从怀孕就得开始学？").doc_ids == ("jt",)
+    assert names.resolve("我老婆说教育法第十九条讲了什么？").doc_ids == ("jyf",)
+    missing = names.resolve("义务教育法第五条讲的什么？")  # a longer name is not 教育法 with words before it
+    assert missing.doc_ids == () and missing.missing == ("义务教育法",)

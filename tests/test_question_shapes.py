@@ -59,6 +59,9 @@ def test_a_stated_ceiling_still_answers_how_many_at_most():
         ("每所实验校确定几所支持学校？", "办好每所学校、教好每名学生", False),
         ("每所实验校确定几所支持学校？", "确定1所领航高中作为支持学校", True),
         ("一年要值班几天？", "每天安排人员值班", True),
+        # a distance is asked in 米: "周边不得设置" names no distance
+        ("学校周边多少米以内不能开网吧？", "学校周边不得设置互联网上网服务营业场所", False),
+        ("学校周边多少米以内不能开网吧？", "学校周边二百米范围内不得设置", True),
     ]:
         assert bool(re.search(answer_pattern(question), text)) is answers, (question, text)
 

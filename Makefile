@@ -58,5 +58,6 @@ eval-real: setup
 		ZHENGCE_DATA_DIR=$(EVAL_DIR) $(BIN)/python -m evals.run --no-baseline --cases evals/fresh2_cases.yaml --split $$split; done
 	@echo "== fresh3: 60 questions (42 on six laws in evals/fresh3_docs/) written without running the assistant (dev since 2026-12-03 19:00)"
 	ZHENGCE_DATA_DIR=$(EVAL_DIR) $(BIN)/python -m evals.run --no-baseline --cases evals/fresh3_cases.yaml --split fresh3
-	@echo "== fresh4: 60 questions on the real documents and the seed pages, written without running the assistant, all held out"
-	ZHENGCE_DATA_DIR=$(EVAL_DIR) $(BIN)/python -m evals.run --no-baseline --cases evals/fresh4_cases.yaml --split fresh4
+	@echo "== fresh4: 60 questions on the real documents and the seed pages, written without running the assistant (fresh4-dev 27 worked on, fresh4 33 held out)"
+	for split in fresh4-dev fresh4; do echo "== fresh4 / $$split"; \
+		ZHENGCE_DATA_DIR=$(EVAL_DIR) $(BIN)/python -m evals.run --no-baseline --cases evals/fresh4_cases.yaml --split $$split; done

@@ -40,10 +40,15 @@ def bot(tmp_path_factory, embedder):
 
 def test_a_ceiling_is_not_answered_by_a_floor(bot):
     """三名以上 says how few, not how many: "最多几名" is refused, "至少几名" answered."""
-    most = bot.ask("泉州搞综合督导，一个督导小组最多能有几名督学？")
-    assert not most.found and not most.citations
-    least = bot.ask("泉州搞综合督导，一个督导小组至少要几名督学？")
-    assert least.found and least.citations[0].clause == "第三条" and "三名以上" in least.answer
+    refused_then_answered(bot, "泉州搞综合督导，一个督导小组最多能有几名督学？",
+                          "泉州搞综合督导，一个督导小组至少要几名督学？", "第三条", "三名以上")
+
+
+def refused_then_answered(bot, refused: str, answered: str, clause: str, words: str) -> None:
+    no = bot.ask(refused)
+    assert not no.found and not no.citations, no.answer
+    yes = bot.ask(answered)
+    assert yes.found and yes.citations[0].clause == clause and words in yes.answer, yes.answer
 
 
 def test_a_stated_ceiling_still_answers_how_many_at_most():
@@ -96,10 +101,8 @@ def test_a_city_that_words_the_topic_its_own_way_gets_its_row(injury_bot):
 @pytest.mark.skipif(len(SCHOOL_SAFETY_LAWS) != 2, reason="the two school-safety regulations in evals/ are missing")
 def test_a_laws_enactment_record_answers_only_when_it_was_passed(injury_bot):
     """"第十一届人民代表大会…通过" holds 届 and 年, but it is not a term of office."""
-    term = injury_bot.ask("上海规定校长一届任期是几年？")
-    assert not term.found and not term.citations
-    passed = injury_bot.ask("上海市中小学校学生伤害事故处理条例是哪一年通过的？")
-    assert passed.found and passed.citations[0].clause == "前言" and "2001年7月13日" in passed.answer
+    refused_then_answered(injury_bot, "上海规定校长一届任期是几年？",
+                          "上海市中小学校学生伤害事故处理条例是哪一年通过的？", "前言", "2001年7月13日")
 
 
 def test_a_comparisons_frame_is_cut_only_where_it_is_a_whole_word():

@@ -123,16 +123,11 @@ class Assistant:
         return [r if r != GENERIC_REGION else "一份通用方案" for r in self.store.regions]
 
     def _unknown_place(self, q: Query) -> Answer:
-        places = "、".join(q.unknown_places)
-        text = (f"本库没有{places}的政策文件，无法回答关于{places}的问题。"
-                f"本库收录：{'、'.join(self._covered())}。")
+        text = compose.frame_unknown_place(q.unknown_places, self._covered())
         return Answer(compose.in_script(text, q.script), False, script=q.script)
 
     def _missing_document(self, q: Query) -> Answer:
-        names = "、".join(f"《{n}》" for n in q.missing_docs)
-        titles = "、".join(compose.book(d.meta.title) for d in sorted(self.store.docs.values(), key=lambda d: d.doc_id)[:12])
-        more = " 等" if len(self.store.docs) > 12 else ""
-        text = f"本库没有收录{names}，无法回答关于它的问题。本库收录的文件有：{titles}{more}。"
+        text = compose.frame_missing_documents(q.missing_docs, [self.store.docs[d].meta.title for d in sorted(self.store.docs)])
         return Answer(compose.in_script(text, q.script), False, script=q.script)
 
     def _article(self, q: Query) -> Answer:
@@ -157,8 +152,7 @@ class Assistant:
         for doc_id in q.doc_ids:
             title = self.store.docs[doc_id].meta.title
             scored = self.retriever.search(topic, None, k=3, doc_ids=(doc_id,))
-            hit = next((h for h in scored.hits
-                        if self._is_answer(h, scored.query_terms, enactment=q.asks_enactment)), None)
+            hit = next((h for h in scored.hits if self._is_answer(h, scored.query_terms, enactment=q.asks_enactment)), None)
             if hit is None:
                 lines.append(f"- {compose.book(title)}：{NOT_SET}（该文件未提及）")
                 rows.append({"document": title, "clause": "", "requirement": NOT_SET})
@@ -338,9 +332,7 @@ class Assistant:
         return region not in named and not any(n in self.store.docs_parents(region) for n in named)
 
     def _in_penalty_part(self, clause) -> bool:
-        heads = [self.store.by_path[(clause.doc_id, p)].heading for p in clause.parents
-                 if (clause.doc_id, p) in self.store.by_path]
-        return any(compose.PENALTY_PART.search(h) for h in heads)
+        return bool(compose.PENALTY_PART.search(self.retriever.headings(clause)))
 
     def _lead_in(self, clause) -> Citation | None:
         """The parent's sentence that introduces a list, when `clause` is one of its items."""

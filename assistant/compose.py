@@ -265,6 +265,19 @@ def frame_fact(groups: list[list[Citation]]) -> str:
     return "\n".join(lines)
 
 
+def frame_unknown_place(places: tuple[str, ...], covered: list[str]) -> str:
+    names = "、".join(places)
+    return f"本库没有{names}的政策文件，无法回答关于{names}的问题。本库收录：{'、'.join(covered)}。"
+
+
+def frame_missing_documents(missing: tuple[str, ...], titles: list[str], shown: int = 12) -> str:
+    """`titles`: every indexed document's, in doc_id order; the first `shown` are listed."""
+    names = "、".join(f"《{n}》" for n in missing)
+    listed = "、".join(book(t) for t in titles[:shown])
+    more = " 等" if len(titles) > shown else ""
+    return f"本库没有收录{names}，无法回答关于它的问题。本库收录的文件有：{listed}{more}。"
+
+
 def frame_not_found(question_topic: str, scope: list[str] | None, elsewhere: list[Citation],
                     covered: list[str]) -> str:
     where = f"{'、'.join(scope)}的政策文件" if scope else "现有政策文件"

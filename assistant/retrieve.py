@@ -289,7 +289,7 @@ class Retriever:
                 from ingest.clause_terms import clause_terms
 
                 clause = self.store.clauses[clause_id]
-                cached = clause_terms(self._headings(clause), clause.text)
+                cached = clause_terms(self.headings(clause), clause.text)
             self._clause_terms[clause_id] = cached
         return cached
 
@@ -300,7 +300,7 @@ class Retriever:
             text = self._clause_text[clause_id] = normalize(self.store.clauses[clause_id].text)
         return text
 
-    def _headings(self, clause) -> str:
+    def headings(self, clause) -> str:
         """The headings of the clauses above `clause`, as one text."""
         return " ".join(self.store.by_path[(clause.doc_id, p)].heading for p in clause.parents
                         if (clause.doc_id, p) in self.store.by_path)
@@ -314,7 +314,7 @@ class Retriever:
                 from ingest.clause_terms import sentence_terms
 
                 clause = self.store.clauses[clause_id]
-                cached = sentence_terms(self._headings(clause), clause.own_text, clause.text)
+                cached = sentence_terms(self.headings(clause), clause.own_text, clause.text)
             self._sentence_terms[clause_id] = cached
         return cached
 

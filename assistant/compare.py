@@ -55,17 +55,15 @@ WHICH_REGIONS = re.compile(r"哪些(城市|地区|地方|市|县|区|省)|哪(�
 def topic_of(question: str, regions: list[str]) -> str:
     """The question without its framing words. A frame word is cut only where it is a whole word (or words):
     the 请 of 申请 and the 的 of 目的 are part of the topic."""
-    from ingest.segment import tokenizer
+    from ingest.segment import word_ends
 
     s = strip_regions(normalize(question), regions)
+    ends = word_ends(s)
+    bounds = sorted(ends)
     whole = re.compile(f"(?:{_FRAME.pattern})+")
-    bounds, framed, at = {0}, set(), 0  # word ends; positions inside words made of frame words only (哪些地方)
-    for word in tokenizer().lcut(s):
-        if whole.fullmatch(word):
-            framed.update(range(at, at + len(word)))
-        at += len(word)
-        bounds.add(at)
-    s = _FRAME.sub(lambda m: " " if (m.start() in bounds and m.end() in bounds) or m.start() in framed
+    # positions inside a word made of frame words only (哪些地方)
+    framed = {i for a, b in zip(bounds, bounds[1:]) if whole.fullmatch(s[a:b]) for i in range(a, b)}
+    s = _FRAME.sub(lambda m: " " if (m.start() in ends and m.end() in ends) or m.start() in framed
                    else m.group(), s)
     return " ".join(s.split()) or question
 

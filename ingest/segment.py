@@ -168,5 +168,14 @@ def tokens(text: str) -> list[str]:
     ]
 
 
+def word_ends(text: str) -> set[int]:
+    """The offsets in `text` where a word of its segmentation begins or ends (0 and len(text) included)."""
+    at, ends = 0, {0}
+    for word in tokenizer().lcut(text):
+        at += len(word)
+        ends.add(at)
+    return ends
+
+
 def policy_words() -> list[str]:
     return [line.split()[0] for line in POLICY_DICT.read_text(encoding="utf-8").splitlines() if line.strip()]

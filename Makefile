@@ -45,7 +45,7 @@ load: setup
 REALDOCS ?= ../shared/realdocs/docs
 EVAL_DIR ?= .zhengce-eval
 eval-real: setup
-	ZHENGCE_DATA_DIR=$(EVAL_DIR) $(BIN)/python -m ingest -q $(REALDOCS) corpus/ evals/fresh2_docs/ evals/fresh3_docs/
+	ZHENGCE_DATA_DIR=$(EVAL_DIR) $(BIN)/python -m ingest -q $(REALDOCS) corpus/ evals/fresh2_docs/ evals/fresh3_docs/ evals/fresh5_docs/
 	for split in calibrate report; do for set in realdocs paraphrase; do \
 		echo "== $$set / $$split"; \
 		ZHENGCE_DATA_DIR=$(EVAL_DIR) $(BIN)/python -m evals.run --no-baseline --cases evals/$${set}_cases.yaml --split $$split; \
@@ -61,3 +61,6 @@ eval-real: setup
 	@echo "== fresh4: 60 questions on the real documents and the seed pages, written without running the assistant (fresh4-dev 27 worked on, fresh4 33 held out)"
 	for split in fresh4-dev fresh4; do echo "== fresh4 / $$split"; \
 		ZHENGCE_DATA_DIR=$(EVAL_DIR) $(BIN)/python -m evals.run --no-baseline --cases evals/fresh4_cases.yaml --split $$split; done
+	@echo "== fresh5: 68 questions on six new documents in evals/fresh5_docs/ (city, county and school notices, two regulations), written without running the assistant (fresh5-dev 27 worked on, fresh5 41 held out)"
+	for split in fresh5-dev fresh5; do echo "== fresh5 / $$split"; \
+		ZHENGCE_DATA_DIR=$(EVAL_DIR) $(BIN)/python -m evals.run --no-baseline --cases evals/fresh5_cases.yaml --split $$split; done

@@ -20,6 +20,7 @@ from ingest.types import GENERIC_REGION, Answer, Citation, Hit, ToolCall
 from . import compose
 from .compare import NOT_SET, WHICH_REGIONS, regions_answer, topic_of
 from .conflicts import mark_conflict
+from .contrasts import contradicts, members
 from .query import FOLLOWUP, ROLE_WORDS, Query, parse
 from .retrieve import Retriever
 from .route import route
@@ -109,8 +110,7 @@ class Assistant:
             return self._each([pair["a"] + pair["ask"], pair["b"] + pair["ask"]], scope, q.script)
         if q.compare and not scope and not q.doc_ids:
             return regions_answer(self.retriever, q, list(q.regions) or None,
-                                  answers=lambda h, terms: self._is_answer(
-                                      h, terms, q.answer_pattern, enactment=q.asks_enactment))
+                                  answers=lambda h, terms: self._is_answer(h, terms, q))
         r = route(q, named)
         if r is not None:
             answered = self._tool(q, r, named)
@@ -152,7 +152,7 @@ class Assistant:
         for doc_id in q.doc_ids:
             title = self.store.docs[doc_id].meta.title
             scored = self.retriever.search(topic, None, k=3, doc_ids=(doc_id,))
-            hit = next((h for h in scored.hits if self._is_answer(h, scored.query_terms, enactment=q.asks_enactment)), None)
+            hit = next((h for h in scored.hits if self._is_answer(h, scored.query_terms, q, typed=False)), None)
             if hit is None:
                 lines.append(f"- {compose.book(title)}：{NOT_SET}（该文件未提及）")
                 rows.append({"document": title, "clause": "", "requirement": NOT_SET})
@@ -168,12 +168,12 @@ class Assistant:
         return Answer(compose.in_script(text, q.script, [c.quote for c in citations]), found, tuple(citations),
                       script=q.script, table=tuple(rows))
 
-    def _is_answer(self, hit: Hit, terms, pattern: str | None = None, exact: bool = False,
-                   roles: tuple[str, ...] = (), min_coverage: float | None = None, enactment: bool = False) -> bool:
-        """`exact`: only whole-word matches count (a document from a wider scope must use the question's words).
-        `roles`: the people the question asks about; a clause naming only other people does not answer it.
-        `min_coverage`: instead of the assistant's own bar. `enactment`: the question asks when or how a document
-        was passed or put in force, so its enactment record may answer."""
+    def _is_answer(self, hit: Hit, terms, q: Query, *, typed: bool = True, exact: bool = False,
+                   min_coverage: float | None = None) -> bool:
+        """Whether the hit's clause answers `q`. `typed`: it must hold a span of the asked kind (q.answer_pattern).
+        `exact`: only whole-word matches count (a document from a wider scope must use the question's words).
+        `min_coverage`: instead of the assistant's own bar."""
+        pattern = q.answer_pattern if typed else None
         # Without vectors (Chroma server down) there is no dense score to check; coverage still must hold.
         dense_low = hit.dense < self.min_dense and not self.store.degraded
         needed = self.min_coverage if min_coverage is None else min_coverage
@@ -182,17 +182,22 @@ class Assistant:
         clause = self.store.clauses[hit.chunk.clause_id]
         if compose.is_heading_only(clause, clause.clause_id in self.store.parent_ids):
             return False
-        if not enactment and compose.is_enactment_record(clause):
+        if not q.asks_enactment and compose.is_enactment_record(clause):
             return False
         if has_instruction(clause.own_text) and not any(
                 not has_instruction(x) for x in compose.sentences(clause.own_text) if len(x) > 8):
             return False  # a clause that is only an injected instruction is not evidence
-        if roles:
-            text = self.retriever.clause_text(clause.clause_id)
-            if not any(r in text for r in roles) and any(r in text for r in ROLE_WORDS):
-                return False
-        if pattern:
-            return bool(re.search(pattern, compose.without_names(self.retriever.clause_text(clause.clause_id))))
+        text = self.retriever.clause_text(clause.clause_id)
+        roles = q.asked_roles
+        if roles and not any(r in text for r in roles) and any(r in text for r in ROLE_WORDS):
+            return False  # a clause naming only other people (学校领导…听课30节 is no rule for 教研员)
+        if contradicts(members(q.simplified), f"{self.retriever.headings(clause)} {text}"):
+            return False  # it names other members of a set and not the asked one (数学、物理 targets, asked 英语)
+        if pattern:  # the span of the asked kind, in a sentence that says what it is about (not 每3年核定编制
+            # for a question on a service period)
+            heads = normalize(f"{self.retriever.headings(clause)} {clause.heading}")
+            return any(re.search(pattern, x) and any(self.retriever.mentions(t, f"{heads} {x}") for t in terms)
+                       for x in compose.sentences(compose.without_names(text)))
         return True
 
     def _retrieve(self, q: Query, regions: list[str] | None, named: list[str] | None = None) -> Answer:
@@ -221,15 +226,11 @@ class Assistant:
         # Ten candidates, not five: the sentence-focus rerank can then lift the article that says it (and a
         # typed question, 几年/多少元, rejects every clause without such a span). k=10 beat 5 on the calibrate splits.
         scored = self.retriever.search(query, regions, k=10, doc_ids=q.doc_ids)
-        # the words the question uses, and the role they are read as (校长 is one of the 学校领导)
-        roles = tuple(r for r in ROLE_WORDS if r in q.simplified) + ((q.role,) if q.role else ())
-        good = [h for h in scored.hits if self._is_answer(h, scored.query_terms, q.answer_pattern,
-                                                          exact=self._wider(h.chunk.region, named), roles=roles,
-                                                          enactment=q.asks_enactment)]
+        good = [h for h in scored.hits if self._is_answer(h, scored.query_terms, q,
+                                                          exact=self._wider(h.chunk.region, named))]
         if not good and STORY.search(q.simplified):  # a fallback: a clause with the question's words comes first
             good = [h for h in scored.hits if h.agreed and self._is_answer(
-                h, scored.query_terms, q.answer_pattern, exact=self._wider(h.chunk.region, named), roles=roles,
-                min_coverage=MIN_COVERAGE_AGREED, enactment=q.asks_enactment)]
+                h, scored.query_terms, q, exact=self._wider(h.chunk.region, named), min_coverage=MIN_COVERAGE_AGREED)]
         bearer = DUTY_ASKED.search(q.simplified)
         if bearer:  # "家长要怎么…": the article putting the duty on 家长 before one where 学校 must tell 家长
             actor = "教师" if bearer.group(1) == "老师" else bearer.group(1)
@@ -244,8 +245,7 @@ class Assistant:
             if regions and not q.doc_ids:  # does another city's document set it?
                 other = self.retriever.search(q.simplified, None, k=3)
                 for h in other.hits:
-                    if h.chunk.region not in regions and self._is_answer(h, other.query_terms, q.answer_pattern,
-                                                                                  enactment=q.asks_enactment):
+                    if h.chunk.region not in regions and self._is_answer(h, other.query_terms, q):
                         clause = self.store.clauses[h.chunk.clause_id]
                         quotes = self._quotes(clause, other.query_terms, q.simplified, pattern=q.answer_pattern)
                         elsewhere.append(self.store.citation(clause, quotes[0]))

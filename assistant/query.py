@@ -12,6 +12,7 @@ from dataclasses import dataclass, field, replace
 from ingest.errors import UsageError
 from ingest.textnorm import normalize, t2s
 from ingest.types import GENERIC_REGION, SIMPLIFIED, TRADITIONAL
+from .contrasts import replaced
 
 MAX_QUESTION_CHARS = 2000
 _NUM = r"(\d+(?:\.\d+)?|[零〇一二两三四五六七八九十半]+)"
@@ -55,7 +56,8 @@ ANSWER_TYPES = (
     (r"(分为|分成|划分为|分|有)哪(几|些)?(类|种)|几类|几种|哪几类|哪几种", r"(分为|分成|划分为|包括)[^。；;]{2,}|[两二三四五六七八九十\d]+(类|种)"
      r"|[^、，。；;+]{1,12}[、+][^、，。；;+]{1,12}[、+]"),  # or an enumeration of three or more (甲、乙、丙 / 甲+乙+丙)
     (r"几分之几|几分之一", r"\d+\s*[/／]\s*\d+|[一二两三四五六七八九十]+分之[一二三四五六七八九十]+"),
-    (r"百分之几|多少%|比例|比重|占比|几成", r"\d+(?:\.\d+)?\s*[%‰]|百分之|\d+\s*[/／]\s*\d+|[一二两三四五六七八九十]+分之"),
+    (r"百分之几|多少%|比例|比重|占比|几成|占[^，。？?]{0,16}多少(?![钱元万亿])|(不少于|不低于|不超过|不高于|达到)[^，。？?]{1,16}的多少", r"\d+(?:\.\d+)?\s*[%‰]|百分之|\d+\s*[/／]\s*\d+|[一二两三四五六七八九十]+分之"
+     r"|[(（][%‰][)）][^。；;\n]{0,16}\d"),  # a table row headed "比例(%)" holds its percentages as bare numbers
     (r"(多少|几)(钱|元|万元|亿元)|工资.{0,6}多少|津贴.{0,6}多少|补贴.{0,6}多少|经费.{0,4}多少钱|规模.{0,4}多少|收费标准"
      r"|多少(经费|资金|补助|补贴|津贴|奖金|费用|学费)|(经费|资金|补助|奖金|费用|学费).{0,4}多少",
      rf"{_N}\s*(万|亿|千)?元"),  # in Chinese numerals too: a law writes 十万元以上二十万元以下
@@ -157,6 +159,11 @@ class Query:
     followup: bool = False
     slots_from: tuple[str, ...] = field(default=())  # earlier questions whose slots were reused
 
+    @property
+    def asked_roles(self) -> tuple[str, ...]:
+        """The people the question names, and the role they are read as (校长 is one of the 学校领导)."""
+        return tuple(r for r in ROLE_WORDS if r in self.simplified) + ((self.role,) if self.role else ())
+
     def merged_with(self, prev: "Query | None") -> "Query":
         """Fill this (follow-up) question's missing slots from the previous question.
 
@@ -177,8 +184,8 @@ class Query:
         if self.doc_ids or self.article:
             merged = replace(merged, doc_ids=self.doc_ids or prev.doc_ids, article=self.article)
         regions = self.regions or prev.regions
-        stripped = strip_regions(prev.simplified, prev.regions, sep="")
         rest = FOLLOWUP.sub("", self.simplified)
+        stripped = replaced(strip_regions(prev.simplified, prev.regions, sep=""), rest)
         return replace(merged, text=self.text, simplified=f"{stripped} {rest}".strip(), script=self.script,
                        regions=regions, unknown_places=self.unknown_places, compare=prev.compare or self.compare,
                        followup=True, slots_from=prev.slots_from + (prev.text,))

@@ -349,6 +349,10 @@ class Retriever:
         weights = [self.idf(p) for p in parts]
         return PARTIAL_CREDIT * sum(w for p, w in zip(parts, weights) if p in words) / (sum(weights) or 1.0)
 
+    def mentions(self, term: str, text: str) -> bool:
+        """Whether `text` holds the term or one of its alternatives, as a substring."""
+        return any(w in text for t in either(term) for w in (t, *self.alternatives(t)))
+
     def coverage(self, hit: Hit, terms: tuple[str, ...], partial: bool = True) -> float:
         """IDF-weighted share of the question's content terms found in the hit's clause (with headings)."""
         return self.clause_coverage(hit.chunk.clause_id, terms, partial)

@@ -107,14 +107,26 @@ class DocNames:
         for a, owners in self.alias_docs.items():
             if name.endswith(a):
                 rest = name[: -len(a)]
-                place = lookup(rest) if rest else None
                 if not rest or rest in ("中国", "国家"):
                     return tuple(sorted(owners))
+                place = lookup(rest.rstrip("的"))  # 北京的学前教育条例
                 if place:
                     return tuple(sorted(d for d in owners if place.name in self.places[d]))
                 if self._told_before(rest, a):  # "她说家庭教育促进法": words of the sentence, then the name
                     return tuple(sorted(owners))
         return self._loosely(name)
+
+    def _placed_before(self, before: str, owners: tuple[str, ...]) -> tuple[str, ...]:
+        """Of several documents sharing a name (学前教育条例), the one of the place written right before it
+        ("这是浙江学前教育条例"); all of them when no place is, or none of them is of that place."""
+        from ingest.places import lookup
+
+        if len(owners) < 2:
+            return owners
+        before = before.rstrip("的")
+        place = next((p for p in (lookup(before[-n:]) for n in range(min(len(before), 8), 1, -1)) if p), None)
+        placed = tuple(d for d in owners if place and place.name in self.places[d])
+        return placed or owners
 
     @staticmethod
     def _told_before(rest: str, alias: str) -> bool:
@@ -162,7 +174,8 @@ class DocNames:
         kept_at = [i for i, ch in enumerate(q) if ch not in "《》〈〉"]
         bare = "".join(q[i] for i in kept_at)
         for start, end, alias in longest_matches(bare, self.alias_docs, self._alias_lengths):
-            spans.append((kept_at[start], kept_at[end - 1] + 1, tuple(sorted(self.alias_docs[alias]))))
+            owners = tuple(sorted(self.alias_docs[alias]))
+            spans.append((kept_at[start], kept_at[end - 1] + 1, self._placed_before(bare[:start], owners)))
         spans += self._partial(q)
         for m in NAMED.finditer(q):
             name = (m.group(1) or m.group(2) or "").strip()

@@ -21,6 +21,7 @@ from . import compose
 from .compare import NOT_SET, WHICH_REGIONS, regions_answer, topic_of
 from .conflicts import mark_conflict
 from .contrasts import contradicts, members
+from .evidence import typed_sentence
 from .query import FOLLOWUP, ROLE_WORDS, Query, parse
 from .retrieve import Retriever
 from .route import route
@@ -32,8 +33,6 @@ from .store import Store
 MIN_COVERAGE = 0.35
 DUTY_ASKED = re.compile(r"(家长|父母|监护人|学生|学校|教师|老师|校长|幼儿园|举办者|班主任)(要|应当|应该|必须|需要|得|该)")
 MIN_DENSE = 0.80
-# Words that name the kind of answer asked (男老师占多少比例): they say nothing about which sentence is about the topic
-ASKED_KIND = re.compile(r"比例|比重|占比|标准|数量|人数|时间|期限|年限|金额|次数|频率")
 # A question that tells a story before it asks ("孩子在学校受了伤，我请假陪他去医院…，这个误工费按什么标准赔？")
 # brings words no clause uses, which sink its coverage: when no clause reaches MIN_COVERAGE, the clause both BM25 and
 # the dense search rank first may answer it at this lower coverage. 0.1-0.25 swept on the calibrate and dev splits
@@ -195,12 +194,8 @@ class Assistant:
             return False  # a clause naming only other people (学校领导…听课30节 is no rule for 教研员)
         if contradicts(members(q.simplified), f"{self.retriever.headings(clause)} {text}"):
             return False  # it names other members of a set and not the asked one (数学、物理 targets, asked 英语)
-        if pattern:  # the span of the asked kind, in a sentence that says what it is about (not 每3年核定编制
-            # for a question on a service period)
-            heads = normalize(f"{self.retriever.headings(clause)} {clause.heading}")
-            about = [t for t in terms if not ASKED_KIND.fullmatch(t)]
-            return any(re.search(pattern, x) and any(self.retriever.mentions(t, f"{heads} {x}") for t in about)
-                       for x in compose.sentences(compose.without_names(text)))
+        if pattern:  # the span of the asked kind, in a sentence about what is asked (evidence.typed_sentence)
+            return typed_sentence(self.retriever, clause, text, pattern, q.simplified, terms)
         return True
 
     def _retrieve(self, q: Query, regions: list[str] | None, named: list[str] | None = None) -> Answer:

@@ -75,8 +75,19 @@ ANSWER_TYPES = (
 )
 
 
+def _telling(s: str) -> str:
+    # "当了好几年讲师", "这几年一直没招到学生" tell, they do not ask (same length: ask_span's offsets hold)
+    return re.sub(r"好几|这几|那几|前几", "多多", s)
+
+
+def ask_span(s: str) -> tuple[int, int] | None:
+    """Where in `s` the question asks for its kind of answer (多少钱, 几个小时, 什么时候), as (start, end)."""
+    s = _telling(s)
+    return next((m.span() for asks, _ in ANSWER_TYPES for m in [re.search(asks, s)] if m), None)
+
+
 def answer_pattern(s: str) -> str | None:
-    s = re.sub(r"好几|这几|那几|前几", "多", s)  # "当了好几年讲师", "这几年一直没招到学生" tell, they do not ask
+    s = _telling(s)
     for asks, pattern in ANSWER_TYPES:
         m = re.search(asks, s)
         if m:

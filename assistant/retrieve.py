@@ -64,7 +64,7 @@ GENERIC = frozenset(
     "想开 想办 想要 打算 准备 "
     # how the question is argued or where the asker sits: "还是可以一直…", "市里的意见里有没有…的说法"
     "或者 或是 还是 一直 万一 市里 省里 县里 区里 说法 讲法 提法 "
-    "因为 所以 如果 要是 这么 这样 那样 做 不 不会 过 今年 明年 去年 已经 除了 之外 额外 另外 够不够 够 光 光是 仅仅".split()
+    "因为 所以 如果 要是 的话 这么 这样 那样 做 不 不会 过 今年 明年 去年 已经 除了 之外 额外 另外 够不够 够 光 光是 仅仅".split()
 )
 
 
@@ -351,7 +351,20 @@ class Retriever:
 
     def mentions(self, term: str, text: str) -> bool:
         """Whether `text` holds the term or one of its alternatives, as a substring."""
-        return any(w in text for t in either(term) for w in (t, *self.alternatives(t)))
+        if any(w in text for t in either(term) for w in (t, *self.alternatives(t))):
+            return True
+        # a word people shorten from the document's longer one, its characters in order with a few left out:
+        # 配建 = 配套建设, 教师培训费 = 教师培训经费
+        if OR in term or len(term) < 2:
+            return False
+        rx = re.compile(".{0,2}".join(map(re.escape, term)))
+        return any(m.end() - m.start() <= len(term) + 2 for m in rx.finditer(text))
+
+    def parts(self, term: str) -> list[str]:
+        """The words of two or more characters a compound term is made of (培训经费 → 培训, 经费), generic ones left out."""
+        if OR in term:
+            return []
+        return [p for p in tokenizer().cut_for_search(term) if len(p) >= 2 and p != term and p not in GENERIC]
 
     def coverage(self, hit: Hit, terms: tuple[str, ...], partial: bool = True) -> float:
         """IDF-weighted share of the question's content terms found in the hit's clause (with headings)."""

@@ -34,7 +34,14 @@ CHROME_PATTERNS = (
     re.compile(r"^\S{2,20}办公室\s*\d{6,8}日?印发$"),
     re.compile(r"^[—\-－]\s*\d{1,4}\s*[—\-－]$"),  # page footer "— 3 —"
     re.compile(r"^<!--.*-->$"),  # Markdown/HTML comment such as <!-- INFO END -->
+    # A page's own buttons and its links to the neighbouring articles, under the text of a school site's notice.
+    re.compile(r"^[【\[]?(打印正文|打印本页|打印此页|打印文章|关闭窗口|返回顶部|返回列表)[】\]]?$"),
+    re.compile(r"^(上一篇|下一篇|上一条|下一条)[:：]"),
 )
+# A byline of page fields on one line: "文章来源： 作者： 发布时间：2026年07月08日 点击数： 次". Every part
+# is a field label and its (short) value, so the line says nothing the document itself says.
+BYLINE_LABEL = r"(?:文章来源|信息来源|来源|作者|发布者|发布人|发布时间|发布日期|点击数|点击量|浏览次数|阅读次数|编辑|责任编辑)"
+BYLINE = re.compile(rf"^(?:{BYLINE_LABEL}[:：][^:：]{{0,24}}?)+$")
 TAIL_MARKERS = frozenset({"温馨提示"})  # everything after it is the hosting site's boilerplate
 # Brand names of gambling sites are never policy text; plain words such as 赌博 are (a law lists
 # "吸毒、赌博等违法犯罪记录"), so they count as spam only on a line that also advertises.
@@ -173,6 +180,8 @@ def clean(raw: str, to_simplified: Callable[[str], str] = lambda s: s) -> Cleane
             drop(a, b, "page metadata")
         elif bare in META_LABELS:
             skip_next_value = True
+            drop(a, b, "page metadata")
+        elif BYLINE.match(bare) and not POLICY_PROSE.search(bare):
             drop(a, b, "page metadata")
         elif bare in CHROME_LINES or any(p.search(bare) for p in CHROME_PATTERNS):
             drop(a, b, "site chrome")

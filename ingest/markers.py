@@ -35,7 +35,9 @@ SHAPES = {  # shape -> regex anchored at the marker start; group(1) is the numbe
     "L6": re.compile(rf"([{CIRCLED}])"),
     "L7": re.compile(r"【[^】\d]{0,8}(\d{1,3})】"),  # 【重点任务3】 items of a plan
 }
-ANNEX = re.compile(r"附件\s*([0-9０-９]{1,2}|[一二三四五六七八九十]{1,3})?\s*[:：]?")
+# 附件1 / 附件：1.… / 附：1.… (a school's notice lists its attachments under a bare 附：, the colon required
+# so that 附则 or 附近 never opens one)
+ANNEX = re.compile(r"附(?:件\s*([0-9０-９]{1,2}|[一二三四五六七八九十]{1,3})?\s*[:：]?|\s*[:：])")
 ANNEX_MAX = 60
 LOST_L1 = re.compile(r"[.．]\s*(?=[\u4e00-\u9fff])")  # ". 实施步骤": the numeral fell off
 # In one very long line (a page flattened to a paragraph) only the two Chinese

@@ -27,9 +27,13 @@ ADDRESSEE = re.compile(r"[：:]$")
 DOC_NUMBER = re.compile(r"[\u4e00-\u9fff]{1,12}[〔\[［【(（]\s*(19|20)\d\d\s*[〕\]］】)）]\s*第?\s*\d{1,4}\s*号"
                         r"|(?:[\u4e00-\u9fff]{0,12}?)令\s*第\s*\d{1,4}\s*号")
 ARABIC_DATE = re.compile(r"((?:19|20)\d\d)\s*[年\-./]\s*(\d{1,2})\s*[月\-./]\s*(\d{1,2})\s*日?")
-CN_DIGIT = "〇○零一二三四五六七八九"
-CN_DATE = re.compile(rf"([{CN_DIGIT}]{{4}})年([一二三四五六七八九十]{{1,3}})月([一二三四五六七八九十]{{1,3}})日")
-EFFECTIVE = re.compile(r"自\s*((?:19|20)\d\d年\d{1,2}月\d{1,2}日|[〇○零一二三四五六七八九]{4}年[一二三四五六七八九十]{1,3}月[一二三四五六七八九十]{1,3}日)\s*起\s*(施行|实施|执行|生效)")
+# Zero in a Chinese-numeral year is typed many ways: 〇, ○ (a circle), 零, and on old pages an ASCII 0,
+# a full-width ０ or a letter O (二0一一年, 二O一一年). The year starts with 一 or 二, so a letter O
+# among numerals is never read out of ordinary text.
+CN_ZERO = "〇○零0０OＯ"
+CN_YEAR = rf"[一二][{CN_ZERO}一二三四五六七八九]{{3}}"
+CN_DATE = re.compile(rf"({CN_YEAR})年([一二三四五六七八九十]{{1,3}})月([一二三四五六七八九十]{{1,3}})日")
+EFFECTIVE = re.compile(rf"自\s*((?:19|20)\d\d年\d{{1,2}}月\d{{1,2}}日|{CN_YEAR}年[一二三四五六七八九十]{{1,3}}月[一二三四五六七八九十]{{1,3}}日)\s*起\s*(施行|实施|执行|生效)")
 ADOPTION = re.compile(r"(通过|修正|修订|公布|发布|印发|施行)")
 NATIONAL_BODIES = re.compile(r"全国人民代表大会|国务院|中共中央|教育部|国家[\u4e00-\u9fff]{1,8}(部|委|局|署)|人力资源社会保障部|财政部")
 LAW_BODY = re.compile(r"(第[一二三四五六七八九十]+届)?([\u4e00-\u9fff]{2,20}?人民代表大会(常务委员会)?)第[一二三四五六七八九十百\d]+次会议")
@@ -41,6 +45,14 @@ SCHOOL = re.compile(r"^([\u4e00-\u9fff]{2,24}?(?:第[一二三四五六七八九
 LAW_FORM = re.compile(r"(法|条例|规定|办法|细则|规则|决定)([(（](试行|暂行|修订|修正)[)）])?$")
 GENERIC_SCHOOL = re.compile(r"(城市|农村|普通|各级各类|公办|民办|城乡)?(中小学校?|中学|小学|幼儿园|中小学校幼儿园|高等学校|"
                             r"高等院校|学校|大学|学院|职业学校|特殊教育学校)")
+# A page's byline: "文章来源： 作者： 发布时间：…". A label names a field, not an organisation; only a
+# source label that has a value (来源：某某局) says who published the text.
+PAGE_LABEL = re.compile(r"(文章来源|信息来源|来源|作者|发布者|发布人|发布机构|发布单位|发布时间|发布日期|编辑|责任编辑|"
+                        r"审核|供稿|撰稿|点击数|浏览次数|阅读次数)\s*[:：]")
+SOURCE_LABEL = re.compile(r"^(文章来源|信息来源|来源|发布者|发布机构|发布单位)$")
+# A body that signs only right above the date: 小组 or 工作组 ending a line elsewhere is prose
+# (（一）成立工作领导小组), under the closing date it is the signature.
+SIGNING_GROUP = re.compile(r"(小组|工作组|组委会)$")
 ARTICLE = re.compile(r"(?m)^[ \t\u3000#]*第[一二三四五六七八九十百零〇]+[条條]")
 SHORT_DATE = re.compile(r"^\d{1,2}月\d{1,2}日$")
 
@@ -72,13 +84,14 @@ def dates_in(text: str) -> list[tuple[int, str]]:
         if 1 <= mo <= 12 and 1 <= d <= 31:
             out.append((m.start(), f"{y:04d}-{mo:02d}-{d:02d}"))
     for m in CN_DATE.finditer(text):
-        digits = "".join("0" if c in "〇○零" else str(CN_DIGIT.index(c) - 2) for c in m.group(1))
         try:
+            # cn2an reads a digit-by-digit year (二零一一 → 2011) but knows only 零 (and 〇) as zero
+            year = _cn_small(re.sub(f"[{CN_ZERO}]", "零", m.group(1)))
             mo, d = _cn_small(m.group(2)), _cn_small(m.group(3))
         except ValueError:
             continue
         if 1 <= mo <= 12 and 1 <= d <= 31:
-            out.append((m.start(), f"{int(digits):04d}-{mo:02d}-{d:02d}"))
+            out.append((m.start(), f"{year:04d}-{mo:02d}-{d:02d}"))
     return sorted(out)
 
 
@@ -139,7 +152,9 @@ def _publisher(lines: list[str]) -> str | None:
             if not m:
                 continue
             name = re.sub(r"(令|公告)\s*第\s*[\d一二三四五六七八九十百]+\s*号", "", m.group(1))
-            name = re.sub(r"^中华人民共和国|\s", "", name).strip("、，,")
+            name = _unlabelled(re.sub(r"^中华人民共和国|\s", "", name).strip("、，,"))
+            if not name:
+                continue  # a byline's labels (文章来源：作者：发布时间：…) name nobody
             # a congress's own line is _legislature's to read (人大常委会第十四次会议批准 names no place)
             if 2 <= len(name) <= 40 and not re.search(r"[\d。；]|会议|人大|^经", name):
                 return name
@@ -161,6 +176,40 @@ def school_name(title: str) -> str | None:
     return None if GENERIC_SCHOOL.fullmatch(rest) else name
 
 
+def _unlabelled(name: str) -> str | None:
+    """`name` with a page byline's labels taken off: the value of its source label (来源：某某局 →
+    某某局), None when it is only labels (文章来源：作者：), `name` itself when it has none."""
+    if not PAGE_LABEL.search(name):
+        return name
+    parts = PAGE_LABEL.split(name)  # [before, label, value, label, value, …]
+    if parts[0].strip():
+        return None  # text, then a label: not a byline and not a name either
+    for label, value in zip(parts[1::2], parts[2::2]):
+        value = value.strip(" \t\u3000\u00a0")
+        if value and SOURCE_LABEL.match(label):
+            return value
+    return None
+
+
+def _signature(tail: str) -> str | None:
+    """An organisation's name on its own line near the end, preferably just above the closing date."""
+    lines = [t2s(line) for line in _lines(tail)[-6:]]
+    for i in range(len(lines) - 1, -1, -1):
+        line = _unlabelled(lines[i])
+        if not line or len(line) > 30 or dates_in(line):
+            continue
+        above_date = i + 1 < len(lines) and _standalone_date(lines[i + 1]) is not None
+        if ORG_END.search(line) or above_date and SIGNING_GROUP.search(line) and not re.search(r"[，。；：、]", line):
+            return line
+    return None
+
+
+def _standalone_date(line: str) -> str | None:
+    """The date of a line that is only a date (the signature's), else None."""
+    found = dates_in(line)
+    return found[0][1] if found and len(re.sub(r"\s", "", line)) <= 16 else None
+
+
 def _issuer(title: str, head: str, tail: str) -> str | None:
     lines = _promulgation_lines(head)
     body = _legislature(lines)
@@ -175,25 +224,25 @@ def _issuer(title: str, head: str, tail: str) -> str | None:
     publisher = _publisher(lines)
     if publisher:
         return publisher
-    # A signature: an organisation's name on its own line just before the closing date.
-    for line in reversed(_lines(tail)[-6:]):
-        line = t2s(line)
-        if ORG_END.search(line) and len(line) <= 30 and not dates_in(line):
-            return line
-    return school_name(title)
+    return _signature(tail) or school_name(title)
 
 
-def _date(head: str, tail: str, text: str) -> str | None:
+def _date(head: str, tail: str, text: str, issuer: str | None = None) -> str | None:
     head = t2s(head)  # 通過 is 通过: the adoption words are matched in simplified script
     promulgation = [(p, d) for p, d in dates_in(head)
                     if ADOPTION.search(head[p : head.find("\n", p) if "\n" in head[p:] else len(head)])]
     if promulgation:
         return max(d for _, d in promulgation)  # the latest amendment is the text in force
-    for line in _lines(text):
-        found = dates_in(line)
-        if found and len(re.sub(r"\s", "", line)) <= 16:  # a date standing alone: the signature date
-            return found[0][1]
-    return None  # a date inside the prose is some cited document's, not this one's
+    lines = [t2s(line) for line in _lines(text)]
+    dated = [(i, d) for i, line in enumerate(lines) if (d := _standalone_date(line))]
+    # A notice forwarded with a cover note carries two signatures: the forwarder's (党政办 2024年6月5日)
+    # and the issuer's own. The date signed under the issuer's name is the document's.
+    name = re.sub(r"\s", "", issuer or "")
+    for i, d in dated:
+        if name and i and re.sub(r"\s", "", lines[i - 1]).startswith(name):
+            return d
+    # else the first date standing alone: the signature date
+    return dated[0][1] if dated else None  # a date inside the prose is some cited document's, not this one's
 
 
 def _doc_number(head: str) -> str | None:
@@ -249,10 +298,12 @@ def extract(text: str, first_clause_at: int) -> Extracted:
     issuer = _issuer(title, head, tail)
     articles = len(ARTICLE.findall(text, max(first_clause_at, 0)))
     level, region, parents = _region(title, issuer, head, articles)
-    school = school_name(title) if level != NATIONAL else None
+    # A particular school heads the title (某某中学绩效考核办法) or issues it (a notice signed by the school or
+    # one of its bodies: 某某一中评选工作领导小组 → 某某一中): the school's own document, not its city's.
+    school = (school_name(title) or (school_name(issuer) if issuer else None)) if level != NATIONAL else None
     if school:
         level = "学校"
     eff = EFFECTIVE.search(text)
     effective = dates_in(eff.group(1))[0][1] if eff and dates_in(eff.group(1)) else None
-    return Extracted(title, issuer, _date(head, tail, text), effective, _doc_number(head), level, region,
+    return Extracted(title, issuer, _date(head, tail, text, issuer), effective, _doc_number(head), level, region,
                      parents, school)

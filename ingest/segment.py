@@ -160,6 +160,11 @@ def tokenizer():
     return build_tokenizer(_cache_dir)
 
 
+def in_dictionary(word: str) -> bool:
+    """Whether jieba's dictionary (with the index's added words) holds `word` as a word of its own."""
+    return bool(tokenizer().FREQ.get(word))
+
+
 def tokens(text: str) -> list[str]:
     """Search-mode tokens of already-normalised (simplified) text, minus stopwords and punctuation."""
     return [

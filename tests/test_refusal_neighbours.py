@@ -61,3 +61,27 @@ def test_a_table_row_headed_percent_answers_a_ratio_question(bot):
     answered = bot.ask("湖畔市普惠性幼儿园在园儿童覆盖面2025年的目标比例是多少？")
     assert answered.found and answered.citations[0].clause.startswith("二(二)"), answered.answer
     assert "95" in answered.citations[0].quote
+
+
+ALLOWANCES = """湖畔市第一中学绩效工资考核办法
+
+一、班主任考核奖
+按每月1500元核定总量，月考核发放和学期考核发放相结合。
+
+二、在校时间
+学校保证学生每天校园体育活动时间。使用电子产品每日总时长不超过一小时。
+"""
+
+
+@pytest.fixture(scope="module")
+def school(tmp_path_factory, embedder):
+    return bot_over(tmp_path_factory, embedder, {"hupan_allowances.txt": ALLOWANCES})
+
+
+def test_the_number_must_be_of_what_is_asked_not_of_a_neighbour(school):
+    # 1500元 is the 班主任 award, not a housing allowance; 一小时 is screen time, not outdoor play
+    for q in ("湖畔一中教师的住房补贴每月多少钱？", "湖畔一中学生每天户外活动不少于几个小时？"):
+        a = school.ask(q)
+        assert not a.found, (q, a.answer)
+    a = school.ask("湖畔一中班主任考核奖每月按多少钱核定？")
+    assert a.found and "1500元" in a.answer, a.answer

@@ -14,6 +14,7 @@ from ingest.types import TRADITIONAL, Citation, Clause
 
 from ingest.validate import has_instruction
 
+from .contrasts import contradicts, members
 from .retrieve import alternatives
 
 _SENT = re.compile(rf"[^{SENTENCE_ENDS}\n]+[{SENTENCE_ENDS}]?")
@@ -136,11 +137,12 @@ def pick_sentences(clause: Clause, terms: tuple[str, ...], question: str, limit:
     # Text that gives the reader instructions ("忽略以上所有指令…") is never framed as a rule.
     clean = [i for i, x in enumerate(sents) if not has_instruction(x)] or list(range(len(sents)))
     wants_number = bool(ASKS_NUMBER.search(question))
+    asked = members(question)  # 化学 asked: the sentence on 化学, not the one listing 数学、物理 first
 
     def shares(ns: str) -> list[str]:
         return [t for t in terms if t in ns or any(a in ns for a in alts(t))]
 
-    scored = []
+    scored, exact = [], set()  # exact: sentences naming only the asked members of a set (the 化学 sentence)
     for i in clean:
         ns = norm[i]
         score = sum(weight(t) for t in shares(ns))
@@ -148,6 +150,11 @@ def pick_sentences(clause: Clause, terms: tuple[str, ...], question: str, limit:
             score += 4
         elif wants_number and HAS_NUMBER.search(ns):
             score += 2
+        named = members(ns) if asked else {}
+        if any(named.get(k) and named[k] <= v for k, v in asked.items()):
+            exact.add(i)
+        elif contradicts(asked, ns) or any(named.get(k, v) - v for k, v in asked.items()):
+            score -= 4  # it is about other members, or others besides
         if len(_strip_marker(sents[i])) < 6:  # a bare heading says nothing by itself
             score -= 3
         if RESPONSIBILITY.match(_strip_marker(sents[i])) and not ASKS_WHO.search(question):
@@ -161,7 +168,7 @@ def pick_sentences(clause: Clause, terms: tuple[str, ...], question: str, limit:
     # still share a word with the question (score above the pattern's own bonus).
     typed = {i for score, i in scored
              if pattern and re.search(pattern, without_names(norm[i])) and score > 4}
-    best = sorted(scored, key=lambda x: (x[1] not in typed, -x[0], x[1]))
+    best = sorted(scored, key=lambda x: (x[1] not in typed, not (x[1] in exact and x[0] > 0), -x[0], x[1]))
     if not best:
         return []
     chosen = [best[0][1]]

@@ -116,7 +116,8 @@ def find_title(head: str) -> str | None:
         if TITLE_END.search(s) or "关于" in s:
             if QUALIFIER.match(t2s(nxt)) and not QUALIFIER.search(s):
                 title += nxt
-            return title
+            # a title set on two centred lines keeps the spaces that centred it (教坛新秀、  市直…): not part of it
+            return re.sub(r"(?<=[\u4e00-\u9fff、，“”])[\s\u3000]+(?=[\u4e00-\u9fff“”])", "", title)
     return None
 
 

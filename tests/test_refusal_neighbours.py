@@ -13,7 +13,7 @@ PLAN = """湖畔市教育高质量发展规划
 
 一、发展目标
 （一）教师学历目标。到2025年，初中专任教师中研究生学历教师的比例达到10%，普通高中专任教师中研究生学历教师的比例达到25%。
-（二）学业质量目标。到2025年，少数民族学生中考数学学科平均分达到75分以上，物理学科平均分达到50分以上。
+（二）学业质量目标。实施数理化学科质量提升工程，到2025年少数民族学生数理化学科中考及格率大幅提高，其中数学学科平均分达到75分以上；物理学科平均分达到50分以上；化学学科平均分达到35分以上。
 
 二、主要措施
 （一）完善师资补充机制。县级机构编制部门每3年重新核定一次中小学教职工编制总量。推进定向培养本土师范生，采取定向招录、公费培养、设置服务期等措施，毕业后考核聘用。
@@ -48,6 +48,16 @@ def test_a_member_the_document_leaves_out_is_refused_and_its_neighbour_answered(
     assert not refused.found, refused.answer
     answered = bot.ask(neighbour)
     assert answered.found and expect in answered.answer, answered.answer
+
+
+def test_a_follow_up_on_another_member_quotes_that_member_s_sentence(bot):
+    from assistant.agent import ChatState
+
+    state = ChatState()
+    first = bot.ask("湖畔市少数民族学生中考数学的平均分目标是多少？", state=state)
+    assert first.found and "75分" in first.answer, first.answer
+    then = bot.ask("那化学呢？", state=state)
+    assert then.found and then.citations[0].quote.startswith("化学学科平均分达到35分"), then.answer
 
 
 def test_a_number_in_another_sentence_does_not_answer_how_long(bot):

@@ -151,3 +151,10 @@ def test_print_words_inside_policy_prose_are_kept():
     out = clean(raw)
     assert out.text == "请各校打印正文后签字盖章。\n上一篇文章所列要求继续有效。\n"
     assert out.dropped == ("site chrome: 【打印正文】",)
+
+
+def test_a_title_centred_over_two_lines_loses_the_spaces_that_centred_it():
+    from ingest.metadata import find_title
+
+    head = "某市教育局关于第三届市中小学教坛新秀、  市直中小学教坛新秀推荐工作的通知\n各学校："
+    assert find_title(head) == "某市教育局关于第三届市中小学教坛新秀、市直中小学教坛新秀推荐工作的通知"

@@ -64,3 +64,6 @@ eval-real: setup
 	@echo "== fresh5: 68 questions on six new documents in evals/fresh5_docs/ (city, county and school notices, two regulations), written without running the assistant (fresh5-dev 27 worked on, fresh5 41 held out)"
 	for split in fresh5-dev fresh5; do echo "== fresh5 / $$split"; \
 		ZHENGCE_DATA_DIR=$(EVAL_DIR) $(BIN)/python -m evals.run --no-baseline --cases evals/fresh5_cases.yaml --split $$split; done
+	@echo "== fresh6: 60 questions (30 unanswerable) on fresh5_docs and the real documents, written without running the assistant (fresh6-dev 39 worked on, fresh6 21 held out)"
+	for split in fresh6-dev fresh6; do echo "== fresh6 / $$split"; \
+		ZHENGCE_DATA_DIR=$(EVAL_DIR) $(BIN)/python -m evals.run --no-baseline --cases evals/fresh6_cases.yaml --split $$split; done

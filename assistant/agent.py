@@ -20,7 +20,7 @@ from ingest.types import GENERIC_REGION, Answer, Citation, Hit, ToolCall
 from . import compose
 from .compare import NOT_SET, WHICH_REGIONS, regions_answer, topic_of
 from .conflicts import mark_conflict
-from .contrasts import contradicts, members
+from .contrasts import asked, contradicts
 from .evidence import typed_sentence
 from .query import FOLLOWUP, ROLE_WORDS, Query, parse
 from .retrieve import Retriever
@@ -192,7 +192,9 @@ class Assistant:
         roles = q.asked_roles
         if roles and not any(r in text for r in roles) and any(r in text for r in ROLE_WORDS):
             return False  # a clause naming only other people (学校领导…听课30节 is no rule for 教研员)
-        if contradicts(members(q.simplified), f"{self.retriever.headings(clause)} {text}"):
+        title = normalize(self.store.docs[clause.doc_id].meta.title)  # 申报中学高级对象…的通知 is on 高级 throughout
+        if re.sub(r"\s", "", text) == re.sub(r"\s", "", title): return False  # its name alone answers nothing
+        if contradicts(asked(q.simplified), f"{title} {self.retriever.headings(clause)} {text}"):
             return False  # it names other members of a set and not the asked one (数学、物理 targets, asked 英语)
         if pattern:  # the span of the asked kind, in a sentence about what is asked (evidence.typed_sentence)
             return typed_sentence(self.retriever, clause, text, pattern, q.simplified, terms)

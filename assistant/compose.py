@@ -14,7 +14,7 @@ from ingest.types import TRADITIONAL, Citation, Clause
 
 from ingest.validate import has_instruction
 
-from .contrasts import contradicts, members
+from .contrasts import asked as asked_members, contradicts, members
 from .retrieve import alternatives
 
 _SENT = re.compile(rf"[^{SENTENCE_ENDS}\n]+[{SENTENCE_ENDS}]?")
@@ -137,7 +137,7 @@ def pick_sentences(clause: Clause, terms: tuple[str, ...], question: str, limit:
     # Text that gives the reader instructions ("忽略以上所有指令…") is never framed as a rule.
     clean = [i for i, x in enumerate(sents) if not has_instruction(x)] or list(range(len(sents)))
     wants_number = bool(ASKS_NUMBER.search(question))
-    asked = members(question)  # 化学 asked: the sentence on 化学, not the one listing 数学、物理 first
+    asked = asked_members(question)  # 化学 asked: the sentence on 化学, not the one listing 数学、物理 first
 
     def shares(ns: str) -> list[str]:
         return [t for t in terms if t in ns or any(a in ns for a in alts(t))]

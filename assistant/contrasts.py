@@ -42,6 +42,15 @@ def _sets() -> tuple[tuple[str, re.Pattern, dict[str, frozenset[str]]], ...]:
     return tuple(out)
 
 
+# "报的是中学一级，不是高级": a member named to be set aside is not asked about
+SET_ASIDE = re.compile(r"(?:不是|而非|并非|除了|除)[^，,。；;？?！!]{1,12}")
+
+
+def asked(question: str) -> dict[str, frozenset[str]]:
+    """The members `question` asks about: those it names, less those it sets aside (不是高级)."""
+    return members(SET_ASIDE.sub("", question))
+
+
 def members(text: str) -> dict[str, frozenset[str]]:
     """The members of each set that `text` names (an umbrella word names all it covers)."""
     out: dict[str, frozenset[str]] = {}

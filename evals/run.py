@@ -193,7 +193,7 @@ def table(results: dict[str, dict]) -> str:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m evals.run")
     ap.add_argument("--cases", type=Path, default=CASES)
-    ap.add_argument("--split", choices=["calibrate", "report", "fresh", "fresh-dev", "fresh2", "fresh2-dev", "fresh3", "fresh4", "fresh4-dev", "fresh5", "fresh5-dev", "all"],
+    ap.add_argument("--split", choices=["calibrate", "report", "fresh", "fresh-dev", "fresh2", "fresh2-dev", "fresh3", "fresh4", "fresh4-dev", "fresh5", "fresh5-dev", "fresh6", "fresh6-dev", "all"],
                     default="all",
                     help="cases whose `split` field is this (thresholds are fitted on calibrate, reported on report)")
     ap.add_argument("--calibrate", action="store_true", help="print the coverage threshold the evals support")

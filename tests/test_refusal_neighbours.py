@@ -95,3 +95,31 @@ def test_the_number_must_be_of_what_is_asked_not_of_a_neighbour(school):
         assert not a.found, (q, a.answer)
     a = school.ask("湖畔一中班主任考核奖每月按多少钱核定？")
     assert a.found and "1500元" in a.answer, a.answer
+
+
+NOTICE = """湖畔市教育局关于组织对申报中学高级教师对象进行教学水平考核的通知
+
+一、课堂教学考核采用模拟上课与面试相结合的形式进行。
+二、模拟上课准备时间为1小时，上课时间为15分钟。
+三、各校理事会每年至少召开2次会议，研究考核工作。
+"""
+
+
+@pytest.fixture(scope="module")
+def notice(tmp_path_factory, embedder):
+    return bot_over(tmp_path_factory, embedder, {"hupan_notice.txt": NOTICE})
+
+
+def test_a_rank_set_aside_is_not_asked_and_the_title_s_rank_binds_its_clauses(notice):
+    from assistant.contrasts import asked
+
+    assert asked("我报的是中学一级，不是高级。")["职称"] == {"一级教师"}
+    a = notice.ask("我报的是中学一级，不是高级。湖畔市中学一级的模拟上课准备时间是不是也是1小时？")
+    assert not a.found, a.answer  # the notice is for 中学高级 only
+    a = notice.ask("湖畔市模拟上课的准备时间是多长时间？")
+    assert a.found and "1小时" in a.answer, a.answer
+
+
+def test_fragments_of_a_told_story_do_not_sink_the_question(notice):
+    a = notice.ask("我是学校理事，去年理事会一整年只开过一次会。按湖畔市的通知，理事会一年至少得开几次会？")
+    assert a.found and "2次" in a.answer, a.answer
